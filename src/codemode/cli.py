@@ -1,0 +1,158 @@
+"""The `codemode` command.
+
+```
+codemode exec   [--config FILE] [--session ID] [--json] CODE|FILE|-
+codemode search [--config FILE] [--json] [--limit N] QUERY
+codemode stubs  [--config FILE] [NAMESPACE]
+```
+
+Without `--config`, `./codemode.toml` is used when it exists. Exit status: 0 when the
+program ran, 1 when it failed, 2 for a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from codemode.config import Config, load_config
+from codemode.core import CodeMode
+from codemode.errors import ConfigError, SourceError
+from codemode.results import ExecutionResult
+
+__all__ = ["main"]
+
+DEFAULT_CONFIG = "codemode.toml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codemode",
+        description="Run LLM-written Python programs against typed tools in a sandbox.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--config",
+            metavar="FILE",
+            help=f"codemode.toml with tools and limits (default: ./{DEFAULT_CONFIG} if present)",
+        )
+
+    run = commands.add_parser("exec", help="run a program and print what it produced")
+    with_config(run)
+    run.add_argument("--session", metavar="ID", help="keep variables in this session")
+    run.add_argument("--json", action="store_true", help="print the full result as JSON")
+    run.add_argument("code", metavar="CODE|FILE|-", help="program text, a .py file, or - for stdin")
+
+    find = commands.add_parser("search", help="find tools by what they do")
+    with_config(find)
+    find.add_argument("--json", action="store_true", help="print hits as JSON")
+    find.add_argument("--limit", type=int, default=8, metavar="N", help="hits to show (default 8)")
+    find.add_argument("query", nargs="+", help="what you want to do")
+
+    stubs = commands.add_parser("stubs", help="print the Python stubs programs code against")
+    with_config(stubs)
+    stubs.add_argument("namespace", nargs="?", help="only this namespace")
+    return parser
+
+
+def _config(path: str | None) -> Config:
+    if path is not None:
+        return load_config(path)
+    if Path(DEFAULT_CONFIG).is_file():
+        return load_config(DEFAULT_CONFIG)
+    return Config()
+
+
+def _read_code(arg: str) -> str:
+    if arg == "-":
+        return sys.stdin.read()
+    candidate = Path(arg)
+    if "\n" not in arg and len(arg) < 4096 and candidate.suffix == ".py" and candidate.is_file():
+        return candidate.read_text(encoding="utf-8")
+    return arg
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `codemode` command."""
+    args = _parser().parse_args(argv)
+    try:
+        config = _config(args.config)
+        cm = config.build()
+    except (ConfigError, SourceError) as exc:
+        print(f"codemode: {exc}", file=sys.stderr)
+        return 2
+    with cm:
+        if args.command == "exec":
+            return _exec(cm, args)
+        if args.command == "search":
+            return _search(cm, args)
+        return _stubs(cm, args)
+
+
+def _exec(cm: CodeMode, args: argparse.Namespace) -> int:
+    try:
+        code = _read_code(args.code)
+    except OSError as exc:
+        print(f"codemode: cannot read program: {exc}", file=sys.stderr)
+        return 2
+    result = cm.execute(code, session=args.session)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        _print_result(result)
+    return 0 if result.ok else 1
+
+
+def _print_result(result: ExecutionResult) -> None:
+    if result.stdout:
+        sys.stdout.write(result.stdout if result.stdout.endswith("\n") else result.stdout + "\n")
+    if result.ok and result.result is not None:
+        print(json.dumps(result.result, indent=2, ensure_ascii=False, default=str))
+    if result.error is not None:
+        err = result.error
+        where = f" (line {err.line})" if err.line else ""
+        print(f"{err.type}{where}: {err.message}", file=sys.stderr)
+    if result.truncated:
+        print("(output truncated)", file=sys.stderr)
+    calls = len(result.tool_calls)
+    print(
+        f"[{calls} tool call{'s' if calls != 1 else ''}, {result.duration_ms:.1f} ms]",
+        file=sys.stderr,
+    )
+
+
+def _search(cm: CodeMode, args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        print("codemode: --limit must be at least 1", file=sys.stderr)
+        return 2
+    query = " ".join(args.query)
+    hits = cm.search(query, limit=args.limit)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], indent=2))
+        return 0
+    if not hits:
+        print(f"no tools match {query!r} ({len(cm.tools())} tools registered)")
+        return 0
+    for hit in hits:
+        print(f"{hit.signature.removeprefix('def ')}\n    {hit.summary[:200]}")
+    print(f"\nshowing {len(hits)} of {len(cm.tools())} tools")
+    return 0
+
+
+def _stubs(cm: CodeMode, args: argparse.Namespace) -> int:
+    try:
+        text = cm.stubs(args.namespace)
+    except ConfigError as exc:
+        print(f"codemode: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

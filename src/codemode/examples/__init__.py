@@ -1,0 +1,1 @@
+"""Example tools bundled with codemode, used by the README, the demo and the tests."""

@@ -1,0 +1,1 @@
+"""Sandbox tiers that run programs. `monty` is the default (and, for now, only) tier."""

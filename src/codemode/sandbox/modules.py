@@ -1,0 +1,85 @@
+"""Namespaces as importable sandbox modules.
+
+Each namespace becomes a Monty `ExternalModule` whose attributes are its tools. The
+attributes are placeholders: the driver answers every call itself (see `monty.py`), so
+nothing host-side is reachable through them. With type checking on, each module carries
+its generated stub so the checker sees the tools' signatures.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pydantic_monty as pm
+
+from codemode.catalog import Catalog
+from codemode.typegen import namespace_stub
+
+__all__ = ["BUILTIN_STUBS", "NamespaceModules"]
+
+BUILTIN_STUBS = '''from typing import Any, TypedDict
+
+class SearchHit(TypedDict):
+    qualified: str
+    original: str
+    signature: str
+    summary: str
+    score: float
+
+ToolError = RuntimeError
+
+def search(query: str, limit: int = 8) -> list[SearchHit]:
+    """Find tools by what they do; returns the best matches, best first."""
+    ...
+'''
+"""Declarations of codemode's sandbox globals, for the type checker."""
+
+
+def _placeholder(*args: Any, **kwargs: Any) -> Any:
+    # Never called: the driver answers tool calls before Monty would reach the host.
+    raise RuntimeError("tool called outside a codemode execution")
+
+
+class NamespaceModules(Mapping[str, Callable[[], pm.ExternalModule]]):
+    """A live mapping namespace -> module factory, following the catalog's changes."""
+
+    def __init__(self, catalog: Catalog, *, with_stubs: bool) -> None:
+        self._catalog = catalog
+        self._with_stubs = with_stubs
+        self._lock = threading.Lock()
+        self._version = -1
+        self._modules: dict[str, pm.ExternalModule] = {}
+        self._ids: dict[uuid.UUID, str] = {}
+
+    def _current(self) -> dict[str, pm.ExternalModule]:
+        if self._version != self._catalog.version:
+            with self._lock:
+                if self._version != self._catalog.version:
+                    modules = {}
+                    for namespace in self._catalog.namespaces():
+                        tools = self._catalog.tools(namespace)
+                        attrs = {t.identifier: _placeholder for t in tools}
+                        stubs = namespace_stub(namespace, tools) if self._with_stubs else None
+                        modules[namespace] = pm.ExternalModule(attrs, stubs=stubs)
+                    self._modules = modules
+                    self._ids.update({m.id: ns for ns, m in modules.items()})
+                    self._version = self._catalog.version
+        return self._modules
+
+    def namespace_of(self, module: pm.ExternalModule) -> str | None:
+        """Which namespace a module value handed out of the sandbox stands for."""
+        self._current()
+        return self._ids.get(module.id)
+
+    def __getitem__(self, namespace: str) -> Callable[[], pm.ExternalModule]:
+        module = self._current()[namespace]
+        return lambda: module
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._current())
+
+    def __len__(self) -> int:
+        return len(self._current())

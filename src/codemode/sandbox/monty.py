@@ -1,0 +1,622 @@
+"""The Monty tier: programs run in pydantic-monty's Rust interpreter, in pooled workers.
+
+One warm pool serves every execution (creating a pool costs ~9 ms; a warm checkout
+~0.1 ms). The driver feeds the program with `feed_start` and answers each suspension
+itself, which is how tool calls reach the host:
+
+* a call the static analysis saw awaited or gathered is answered with a future, and the
+  host runs such calls concurrently, settling them when the program waits on them;
+* any other call is performed and answered before the program continues;
+* imports of namespaces are answered from the namespace modules.
+
+Sessions keep a worker while hot (bounded, least recently used first out); colder ones
+are dumped to bytes and restored into a fresh worker on their next execution, so open
+sessions never exhaust the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+import pydantic_monty as pm
+
+from codemode.analysis import Analysis
+from codemode.convert import to_jsonable
+from codemode.errors import ToolError
+from codemode.limits import Limits
+from codemode.results import ErrorInfo, OutputBuffer, Printed, ToolCall
+from codemode.sandbox.watchdog import Watch, Watchdog
+
+__all__ = ["Host", "MontyExecutor", "Outcome"]
+
+# Programs catch tool errors with `except ToolError:`; programs cannot subclass, so the
+# name is bound to a built-in exception type that `except Exception:` also catches.
+TOOL_ERROR_BASE: Final = "RuntimeError"
+_SUSPENSION_BUDGET = 10_000_000  # our own per-execution counters enforce the real limits
+_FLOOD_FACTOR = 128  # printing this many times stdout_bytes stops the program
+_KILL_GRACE = 1.0  # seconds past the deadline before the watchdog kills a worker
+
+
+class Host(Protocol):
+    """What the executor needs from the host side (the bridge)."""
+
+    def is_tool(self, name: str) -> bool:
+        """True when a call named `name` is a tool call (counted, recorded)."""
+        ...
+
+    def start(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        loop: asyncio.AbstractEventLoop | None,
+    ) -> concurrent.futures.Future[Any]:
+        """Begin a call; the future raises `ToolError` (or NameError, ...) on failure."""
+        ...
+
+
+@dataclass(kw_only=True)
+class Outcome:
+    """What running one program produced, before it becomes an `ExecutionResult`."""
+
+    ok: bool
+    value: Any = None
+    stdout: str = ""
+    truncated: bool = False
+    error: ErrorInfo | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+
+class _Abort(Exception):
+    """Raised inside the driver to stop a program for a host-side limit."""
+
+    def __init__(self, error: ErrorInfo):
+        super().__init__(error.message)
+        self.error = error
+
+
+@dataclass(kw_only=True)
+class _Session:
+    id: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    live: pm.MontySession | None = None
+    dump: bytes | None = None
+    imported: set[str] = field(default_factory=set)
+    last_used: float = field(default_factory=time.monotonic)
+
+
+@dataclass(kw_only=True)
+class _Call:
+    name: str
+    future: concurrent.futures.Future[Any]
+    started: float
+    is_tool: bool
+    deadline: float
+
+
+class MontyExecutor:
+    """Runs programs in a shared pool of Monty workers."""
+
+    def __init__(
+        self,
+        *,
+        limits: Limits,
+        modules: Mapping[str, Callable[[], pm.ExternalModule]],
+        max_workers: int = 4,
+        type_check: bool = False,
+        type_check_stubs: str | None = None,
+        session_ttl: float = 3600.0,
+        max_hot_sessions: int | None = None,
+    ) -> None:
+        self.limits = limits
+        self.type_check = type_check
+        self.type_check_stubs = type_check_stubs
+        self.session_ttl = session_ttl
+        self.max_workers = max(2, max_workers)
+        self.max_hot_sessions = (
+            max_hot_sessions if max_hot_sessions is not None else max(1, self.max_workers - 2)
+        )
+        self._modules = modules
+        self._pool: pm.Monty | None = None
+        self._pool_lock = threading.Lock()
+        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        self._sessions_lock = threading.Lock()
+        self._watchdog = Watchdog()
+        self._monty_limits: pm.ResourceLimits = {
+            "max_feed_duration_secs": limits.timeout,
+            "max_memory": limits.memory,
+            "max_recursion_depth": limits.recursion_depth,
+            "max_suspensions": _SUSPENSION_BUDGET,
+        }
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def _get_pool(self) -> pm.Monty:
+        if self._pool is None:
+            with self._pool_lock:
+                if self._pool is None:
+                    pool = pm.Monty(
+                        min_processes=min(2, self.max_workers),
+                        max_processes=self.max_workers,
+                        checkout_timeout=self.limits.timeout,
+                        feed_duration_limit_grace=_KILL_GRACE,
+                    )
+                    pool.__enter__()
+                    self._pool = pool
+        return self._pool
+
+    def start(self) -> None:
+        """Spawn the warm workers now rather than on the first execution."""
+        self._get_pool()
+
+    def close(self) -> None:
+        """Release every session and stop the workers. Idempotent."""
+        with self._sessions_lock:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+        for session in sessions:
+            self._release(session)
+        self._watchdog.close()
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.__exit__(None, None, None)
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def sessions(self) -> list[str]:
+        """Ids of the sessions currently kept."""
+        self._expire()
+        with self._sessions_lock:
+            return list(self._sessions)
+
+    def drop_session(self, session_id: str) -> bool:
+        """Forget a session and its state. Returns whether it existed."""
+        with self._sessions_lock:
+            session = self._sessions.pop(session_id, None)
+        if session is None:
+            return False
+        with session.lock:
+            self._release(session)
+        return True
+
+    def _checkout(self) -> pm.MontySession:
+        try:
+            live = self._get_pool().checkout(
+                limits=self._monty_limits,
+                type_check=self.type_check,
+                type_check_stubs=self.type_check_stubs,
+                type_check_format="concise",
+                external_modules=self._modules,
+            )
+            live.__enter__()
+        except TimeoutError as exc:
+            raise _Abort(
+                ErrorInfo(
+                    type="SandboxError",
+                    message=f"all {self.max_workers} sandbox workers stayed busy for "
+                    f"{self.limits.timeout:g} s; try again",
+                )
+            ) from exc
+        return live
+
+    @staticmethod
+    def _release(session: _Session) -> None:
+        live, session.live = session.live, None
+        if live is not None:
+            _exit(live)
+
+    def _session(self, session_id: str) -> _Session:
+        with self._sessions_lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                session = self._sessions[session_id] = _Session(id=session_id)
+            self._sessions.move_to_end(session_id)
+            return session
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        with self._sessions_lock:
+            stale = [s for s in self._sessions.values() if now - s.last_used > self.session_ttl]
+            for s in stale:
+                if not s.lock.locked():
+                    del self._sessions[s.id]
+        for s in stale:
+            if s.lock.acquire(blocking=False):
+                try:
+                    self._release(s)
+                finally:
+                    s.lock.release()
+
+    def _cool_down(self, keep: _Session) -> None:
+        """Dump the least recently used hot sessions beyond the cap, freeing their workers."""
+        with self._sessions_lock:
+            hot = [s for s in self._sessions.values() if s.live is not None and s is not keep]
+        excess = len(hot) + (1 if keep.live is not None else 0) - self.max_hot_sessions
+        for victim in hot:
+            if excess <= 0:
+                break
+            if not victim.lock.acquire(blocking=False):
+                continue
+            try:
+                if victim.live is not None:
+                    victim.dump = victim.live.dump()
+                    self._release(victim)
+                    excess -= 1
+            except pm.MontyError:
+                self._release(victim)
+            finally:
+                victim.lock.release()
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(
+        self,
+        code: str,
+        analysis: Analysis,
+        host: Host,
+        *,
+        session_id: str | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> Outcome:
+        """Run one program to completion (or to its first error) and report the outcome."""
+        deadline = time.monotonic() + self.limits.timeout
+        out = OutputBuffer(self.limits.stdout_bytes)
+        run = _Run(self, code, analysis, host, loop, deadline, out)
+        if session_id is None:
+            try:
+                live = self._checkout()
+            except _Abort as abort:
+                return run.outcome(error=abort.error)
+            try:
+                return run.execute(live, imported=set())
+            finally:
+                _exit(live)
+        self._expire()
+        session = self._session(session_id)
+        with session.lock:
+            session.last_used = time.monotonic()
+            try:
+                if session.live is None:
+                    self._cool_down(keep=session)
+                    session.live = self._checkout()
+                    if session.dump is not None:
+                        session.live.load_session(session.dump)
+                        session.dump = None
+            except _Abort as abort:
+                return run.outcome(error=abort.error)
+            outcome = run.execute(session.live, imported=session.imported)
+            if run.worker_lost:
+                # The worker died with the session's state; keep what the last dump had.
+                self._release(session)
+                session.imported.clear()
+            session.last_used = time.monotonic()
+        return outcome
+
+
+class _Run:
+    """The state of one execution while the driver answers its suspensions."""
+
+    def __init__(
+        self,
+        executor: MontyExecutor,
+        code: str,
+        analysis: Analysis,
+        host: Host,
+        loop: asyncio.AbstractEventLoop | None,
+        deadline: float,
+        out: OutputBuffer,
+    ) -> None:
+        self.executor = executor
+        self.limits = executor.limits
+        self.code = code
+        self.analysis = analysis
+        self.host = host
+        self.loop = loop
+        self.deadline = deadline
+        self.out = out
+        self.calls: list[ToolCall] = []
+        self.tool_errors: dict[str, ToolError] = {}
+        self.abort_error: ErrorInfo | None = None
+        self.pending: dict[int, _Call] = {}
+        self.worker_lost = False
+        self.started = 0
+        self.watch: Watch | None = None
+        self._flood = max(self.limits.stdout_bytes * _FLOOD_FACTOR, 8 * 1024 * 1024)
+
+    def outcome(self, *, error: ErrorInfo | None = None, value: Any = None) -> Outcome:
+        stdout = self.out.getvalue()
+        return Outcome(
+            ok=error is None,
+            value=value,
+            stdout=stdout,
+            truncated=self.out.truncated,
+            error=error,
+            tool_calls=self.calls,
+        )
+
+    def _print(self, stream: str, text: str) -> None:
+        self.out.write(text)
+        if self.out.total > self._flood and self.watch is not None:
+            self.watch.kill("stdout")
+
+    def execute(self, live: pm.MontySession, *, imported: set[str]) -> Outcome:
+        pid = live.worker_pid
+        if pid is not None:
+            self.watch = self.executor._watchdog.watch(pid, self.deadline + _KILL_GRACE)
+        try:
+            setup, names = self._setup(imported)
+            if setup:
+                live.feed_run(setup, print_callback=self._print, skip_type_check=True)
+                imported.update(names)
+            value = self._drive(live)
+        except _Abort as abort:
+            return self.outcome(error=abort.error)
+        except pm.MontyCrashedError as exc:
+            self.worker_lost = True
+            return self.outcome(error=self._crash_error(exc))
+        except pm.MontyError as exc:
+            return self.outcome(error=self._program_error(exc))
+        finally:
+            if self.watch is not None:
+                self.watch.cancel()
+            for call in self.pending.values():
+                call.future.cancel()
+        return self.outcome(value=_plain(value))
+
+    def _setup(self, bound: set[str]) -> tuple[str, set[str]]:
+        """Code binding the namespaces and globals this program uses and a session lacks."""
+        lines = []
+        missing = sorted(self.analysis.namespaces - bound)
+        if missing:
+            lines.append("import " + ", ".join(missing))
+        names = set(missing)
+        if "ToolError" in self.analysis.names and "ToolError" not in bound:
+            lines.append(f"ToolError = {TOOL_ERROR_BASE}")
+            names.add("ToolError")
+        return "\n".join(lines), names
+
+    # -- the driver loop ------------------------------------------------------------------
+
+    def _drive(self, live: pm.MontySession) -> Any:
+        snap: pm.SyncSnapshot = live.feed_start(self.code, print_callback=self._print)
+        while True:
+            if isinstance(snap, pm.MontyComplete):
+                return snap.output
+            if isinstance(snap, pm.FunctionSnapshot):
+                snap = snap.resume_auto() if snap.is_os_function else self._on_call(snap)
+            elif isinstance(snap, pm.FutureSnapshot):
+                snap = snap.resume(self._settle_some(snap.pending_call_ids))
+            else:  # a name the program reads but never defined
+                snap = snap.resume()
+
+    def _on_call(self, snap: pm.FunctionSnapshot) -> pm.SyncSnapshot:
+        name = str(snap.function_name)
+        if self.abort_error is not None:
+            return snap.resume(self._interrupt())
+        is_tool = self.host.is_tool(name)
+        if is_tool and self.started >= self.limits.tool_calls:
+            self.abort_error = ErrorInfo(
+                type="LimitExceeded",
+                limit="tool_calls",
+                message=f"the program made more than {self.limits.tool_calls} tool calls; "
+                "batch the work or use fewer calls",
+            )
+            return snap.resume(self._interrupt())
+        if is_tool:
+            self.started += 1
+        now = time.monotonic()
+        call = _Call(
+            name=name,
+            future=self.host.start(name, snap.args, dict(snap.kwargs), self.loop),
+            started=now,
+            is_tool=is_tool,
+            deadline=min(now + self.limits.tool_timeout, self.deadline),
+        )
+        position = snap.position
+        if is_tool and (position.start, position.end) in self.analysis.concurrent:
+            self.pending[snap.call_id] = call
+            return snap.resume({"future": ...})
+        return snap.resume(self._settle(call, wait=True))
+
+    def _settle_some(self, call_ids: list[int]) -> dict[int, pm.ExternalSettledResult]:
+        calls = {cid: self.pending[cid] for cid in call_ids if cid in self.pending}
+        results: dict[int, pm.ExternalSettledResult] = {}
+        if self.abort_error is None and calls:
+            timeout = min(c.deadline for c in calls.values()) - time.monotonic()
+            concurrent.futures.wait(
+                [c.future for c in calls.values()],
+                timeout=max(timeout, 0),
+                return_when=concurrent.futures.FIRST_COMPLETED,
+            )
+        now = time.monotonic()
+        for cid, call in calls.items():
+            if self.abort_error is not None:
+                call.future.cancel()
+                results[cid] = self._interrupt()
+            elif call.future.done() or now >= call.deadline:
+                results[cid] = self._settle(call, wait=False)
+            else:
+                continue
+            del self.pending[cid]
+        for cid in call_ids:
+            if cid not in results and cid not in self.pending:
+                results[cid] = self._interrupt()
+        return results
+
+    def _settle(self, call: _Call, *, wait: bool) -> pm.ExternalSettledResult:
+        """Wait for one call (up to its deadline) and turn it into the sandbox's answer."""
+        try:
+            timeout = max(call.deadline - time.monotonic(), 0) if wait else 0
+            value = call.future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            call.future.cancel()
+            if time.monotonic() >= self.deadline:
+                self._record(call, ok=False)
+                self.abort_error = self._timeout_error()
+                return self._interrupt()
+            err = ToolError(
+                f"{call.name} timed out after {self.limits.tool_timeout:g} s",
+                tool=call.name,
+            )
+            return self._raise_tool_error(call, err)
+        except ToolError as err:
+            return self._raise_tool_error(call, err)
+        except Exception as exc:  # NameError/TypeError from a codemode global
+            if call.is_tool:
+                self._record(call, ok=False)
+            return {"exception": exc}
+        if call.is_tool:
+            self._record(call, ok=True)
+        elif isinstance(value, Printed):
+            self.out.write(value.text)
+            value = None
+        return {"return_value": value}
+
+    def _raise_tool_error(self, call: _Call, err: ToolError) -> pm.ExternalSettledResult:
+        if call.is_tool:
+            self._record(call, ok=False)
+        self.tool_errors[err.message] = err
+        return {"exc_type": TOOL_ERROR_BASE, "message": err.message}
+
+    def _record(self, call: _Call, *, ok: bool) -> None:
+        duration = (time.monotonic() - call.started) * 1000
+        self.calls.append(ToolCall(tool=call.name, duration_ms=duration, ok=ok))
+
+    def _interrupt(self) -> pm.ExternalSettledResult:
+        # KeyboardInterrupt is not caught by `except Exception:`, so the program unwinds
+        # promptly while a session keeps whatever state it had before.
+        message = self.abort_error.message if self.abort_error else "execution stopped"
+        return {"exc_type": "KeyboardInterrupt", "message": message}
+
+    def _timeout_error(self) -> ErrorInfo:
+        return ErrorInfo(
+            type="LimitExceeded",
+            limit="timeout",
+            message=f"the program ran longer than {self.limits.timeout:g} s (wall clock)",
+        )
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def _crash_error(self, exc: pm.MontyCrashedError) -> ErrorInfo:
+        watch = self.watch
+        if watch is not None and watch.fired:
+            if watch.reason == "stdout":
+                return ErrorInfo(
+                    type="LimitExceeded",
+                    limit="stdout_bytes",
+                    message=f"the program printed more than {self._flood} characters and was "
+                    f"stopped; only {self.limits.stdout_bytes} are kept, so print summaries",
+                )
+            return self._timeout_error()
+        return ErrorInfo(
+            type="SandboxError",
+            message=f"the sandbox worker stopped unexpectedly ({exc}); "
+            "a session's state since its last save is lost",
+        )
+
+    def _program_error(self, exc: pm.MontyError) -> ErrorInfo:
+        if isinstance(exc, pm.MontyTypingError):
+            return _typing_error(exc.display())
+        inner = exc.exception()
+        kind = type(inner).__name__
+        message = str(inner)
+        line = column = None
+        if isinstance(exc, pm.MontyRuntimeError | pm.MontySyntaxError):
+            line, column = _position(exc.traceback())
+        if self.abort_error is not None and kind == "KeyboardInterrupt":
+            return ErrorInfo(**{**self.abort_error.__dict__, "line": line, "column": column})
+        if kind == TOOL_ERROR_BASE and message in self.tool_errors:
+            err = self.tool_errors[message]
+            return ErrorInfo(
+                type="ToolError",
+                message=message,
+                line=line,
+                column=column,
+                tool=err.tool,
+                parameter=err.parameter,
+            )
+        limit = _limit_of(kind, message)
+        if limit is not None:
+            return ErrorInfo(
+                type="LimitExceeded",
+                limit=limit,
+                message=_limit_message(limit, self.limits, message),
+                line=line,
+                column=column,
+            )
+        return ErrorInfo(type=kind, message=message, line=line, column=column)
+
+
+def _exit(live: pm.MontySession) -> None:
+    """Return a worker to the pool; a worker that already died needs nothing more."""
+    with contextlib.suppress(pm.MontyError, RuntimeError):
+        live.__exit__(None, None, None)
+
+
+def _position(frames: list[pm.Frame]) -> tuple[int | None, int | None]:
+    """The deepest frame of the program itself (not of earlier session programs)."""
+    if not frames:
+        return None, None
+    own = [f for f in frames if f.filename == frames[0].filename]
+    frame = own[-1] if own else frames[-1]
+    return frame.line, frame.column
+
+
+def _limit_of(kind: str, message: str) -> str | None:
+    if kind == "TimeoutError" and "time limit exceeded" in message:
+        return "timeout"
+    if kind == "MemoryError" and "memory limit exceeded" in message:
+        return "memory"
+    if kind == "RecursionError":
+        return "recursion_depth"
+    return None
+
+
+def _limit_message(limit: str, limits: Limits, detail: str) -> str:
+    if limit == "timeout":
+        return f"the program ran longer than {limits.timeout:g} s"
+    if limit == "memory":
+        return (
+            f"the program used more than {limits.memory // (1024 * 1024)} MB of memory "
+            f"({detail}); process data in smaller pieces"
+        )
+    return f"maximum recursion depth ({limits.recursion_depth}) exceeded"
+
+
+_DIAGNOSTIC = re.compile(r"^[^:\s]+:(\d+):(\d+): (?:error|warning)\[[\w-]+\] (.*)$")
+
+
+def _typing_error(display: str) -> ErrorInfo:
+    """The checker's concise diagnostics (`main.py:L:C: error[code] msg`) as one error."""
+    found = [m for ln in display.splitlines() if (m := _DIAGNOSTIC.match(ln.strip()))]
+    if not found:
+        return ErrorInfo(type="TypeCheckError", message=display.strip())
+    text = "\n".join(f"line {m[1]}, column {m[2]}: {m[3]}" for m in found)
+    return ErrorInfo(
+        type="TypeCheckError", message=text, line=int(found[0][1]), column=int(found[0][2])
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Sandbox values as plain JSON-able data (proxies become their names or fields)."""
+    if isinstance(value, pm.MontyClassProxy):
+        return to_jsonable(value.attributes)
+    if isinstance(value, pm.MontyStdTypeProxy | pm.MontyClassTypeProxy):
+        return f"<{value.name}>"
+    if isinstance(value, pm.ExternalModule):
+        return "<namespace>"
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _plain(v) for k, v in value.items()}
+    return to_jsonable(value)
