@@ -204,15 +204,21 @@ def cap_json(value: Any, limit: int) -> tuple[Any, bool]:
     if size is not None and size <= limit:
         return value, False
     budget = max(limit, 64)
-    # Shrink the per-string and per-list allowances until the value fits.
-    string_cap, list_cap = max(budget // 4, 32), 1000
-    for _ in range(12):
+    # Drop list items and keys before cutting strings: a long list of small records
+    # should lose records, not have every record mangled.
+    string_cap = max(budget // 4, 32)
+    shortened: Any = value
+    for list_cap in (1000, 300, 100, 30, 10, 3, 1):
         shortened = _shorten(value, string_cap, list_cap, 0)
         size = _json_size(shortened)
         if size is not None and size <= budget:
             return shortened, True
-        string_cap = max(string_cap // 2, 16)
-        list_cap = max(list_cap // 3, 1)
+    while string_cap > 16:
+        string_cap //= 2
+        shortened = _shorten(value, string_cap, 1, 0)
+        size = _json_size(shortened)
+        if size is not None and size <= budget:
+            return shortened, True
     text, _ = cap_text(json.dumps(shortened, default=str, ensure_ascii=False), budget - 64)
     return {"truncated_json": text}, True
 

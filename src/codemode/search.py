@@ -18,7 +18,7 @@ from codemode.catalog import Tool
 
 __all__ = ["SearchHit", "SearchIndex", "tokenize"]
 
-_WORD = re.compile(r"[A-Za-z][a-z]*|[A-Z]+(?![a-z])|\d+")
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _STOP = frozenset(
     {
         *("a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "i", "in", "is"),
