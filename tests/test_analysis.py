@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codemode.analysis import CallSpec, analyze, json_types
+from codemode.analysis import CallSpec, accepts_extra_keywords, analyze, json_types
 
 SPECS = {
     "fs": {
@@ -132,3 +132,19 @@ def test_json_types() -> None:
     assert json_types({"enum": [1, "a"]}, root) == {"integer", "string"}
     assert json_types({"$ref": "http://remote"}, root) is None
     assert json_types({}, root) is None
+
+
+def test_open_tools_accept_extra_keywords() -> None:
+    spec = CallSpec(
+        qualified="kv.put", parameters={"key": {"type": "string"}}, required=frozenset(), open=True
+    )
+    found = analyze("kv.put(key='a', anything=1)", {"kv": {"put": spec}})
+    assert found.problems == ()
+
+
+def test_accepts_extra_keywords() -> None:
+    assert accepts_extra_keywords({"type": "object", "additionalProperties": True})
+    assert accepts_extra_keywords({"type": "object", "additionalProperties": {"type": "string"}})
+    assert not accepts_extra_keywords({"type": "object", "properties": {}})
+    assert not accepts_extra_keywords({"type": "object", "additionalProperties": False})
+    assert accepts_extra_keywords({"type": "string"})

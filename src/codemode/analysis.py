@@ -21,7 +21,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Analysis", "CallSpec", "Problem", "analyze", "describe_parameters", "json_types"]
+__all__ = [
+    "Analysis",
+    "CallSpec",
+    "Problem",
+    "accepts_extra_keywords",
+    "analyze",
+    "describe_parameters",
+    "json_types",
+]
 
 JSONSchema = dict[str, Any]
 
@@ -41,6 +49,8 @@ class CallSpec:
     """Python names of the required parameters."""
     root: JSONSchema = field(default_factory=dict)
     """The whole input schema, against which local `$ref`s resolve."""
+    open: bool = False
+    """The tool accepts keywords beyond `parameters` (its stub has `**kwargs`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,6 +275,8 @@ class _Walker(ast.NodeVisitor):
                 continue
             given.add(kw.arg)
             schema = spec.parameters.get(kw.arg)
+            if schema is None and spec.open:
+                continue
             if schema is None:
                 close = difflib.get_close_matches(kw.arg, list(spec.parameters), n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -322,6 +334,21 @@ def describe_parameters(spec: CallSpec) -> str:
         else:
             parts.append(f"{name}: {shown}")
     return ", ".join(parts)
+
+
+def accepts_extra_keywords(input_schema: Any) -> bool:
+    """Whether a tool takes keywords beyond its declared properties.
+
+    True for a non-object input schema and for an explicit `additionalProperties` that is
+    `true` or a non-empty schema; the stub then declares `**kwargs`. An absent
+    `additionalProperties` counts as closed, so misspelled keywords are caught.
+    """
+    if not isinstance(input_schema, dict):
+        return True
+    if input_schema.get("type", "object") != "object" and "properties" not in input_schema:
+        return True
+    extra = input_schema.get("additionalProperties")
+    return extra is True or (isinstance(extra, dict) and bool(extra))
 
 
 def json_types(schema: Any, root: JSONSchema, depth: int = 0) -> frozenset[str] | None:
