@@ -21,7 +21,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from codemode.analysis import CallSpec, describe_parameters
+from codemode.analysis import CallSpec, accepts_extra_keywords, describe_parameters
 from codemode.catalog import Catalog, Entry
 from codemode.errors import ToolError
 from codemode.typegen import parameter_names
@@ -85,6 +85,7 @@ class Bridge:
                             py for py, orig in names.items() if orig in tool.required
                         ),
                         root=tool.input_schema,
+                        open=accepts_extra_keywords(tool.input_schema),
                     )
                     specs[namespace][identifier] = spec
                     bindings[tool.qualified] = _Binding(
@@ -147,7 +148,7 @@ class Bridge:
                 f"given). Parameters: {describe_parameters(spec)}",
                 tool=spec.qualified,
             )
-        unknown = [k for k in kwargs if k not in spec.parameters]
+        unknown = [] if spec.open else [k for k in kwargs if k not in spec.parameters]
         if unknown:
             raise ToolError(
                 f"{spec.qualified}() got an unexpected keyword argument {unknown[0]!r}. "

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -30,10 +29,10 @@ from typing import Any, Final, Protocol
 import pydantic_monty as pm
 
 from codemode.analysis import Analysis
-from codemode.convert import to_jsonable
 from codemode.errors import ToolError
 from codemode.limits import Limits
 from codemode.results import ErrorInfo, OutputBuffer, Printed, ToolCall
+from codemode.sandbox.translate import limit_message, limit_of, plain, position, typing_error
 from codemode.sandbox.watchdog import Watch, Watchdog
 
 __all__ = ["Host", "MontyExecutor", "Outcome"]
@@ -356,7 +355,7 @@ class _Run:
         try:
             setup, names = self._setup(imported)
             if setup:
-                live.feed_run(setup, print_callback=self._print, skip_type_check=True)
+                live.feed_run(setup, print_callback=self._print)
                 imported.update(names)
             value = self._drive(live)
         except _Abort as abort:
@@ -371,7 +370,7 @@ class _Run:
                 self.watch.cancel()
             for call in self.pending.values():
                 call.future.cancel()
-        return self.outcome(value=_plain(value))
+        return self.outcome(value=plain(value))
 
     def _setup(self, bound: set[str]) -> tuple[str, set[str]]:
         """Code binding the namespaces and globals this program uses and a session lacks."""
@@ -388,7 +387,13 @@ class _Run:
     # -- the driver loop ------------------------------------------------------------------
 
     def _drive(self, live: pm.MontySession) -> Any:
-        snap: pm.SyncSnapshot = live.feed_start(self.code, print_callback=self._print)
+        # Stubs declare tools as plain functions, so the checker would refuse `await` on
+        # them; programs that await tool calls keep the static call check only.
+        snap: pm.SyncSnapshot = live.feed_start(
+            self.code,
+            print_callback=self._print,
+            skip_type_check=bool(self.analysis.concurrent),
+        )
         while True:
             if isinstance(snap, pm.MontyComplete):
                 return snap.output
@@ -526,13 +531,13 @@ class _Run:
 
     def _program_error(self, exc: pm.MontyError) -> ErrorInfo:
         if isinstance(exc, pm.MontyTypingError):
-            return _typing_error(exc.display())
+            return typing_error(exc.display())
         inner = exc.exception()
         kind = type(inner).__name__
         message = str(inner)
         line = column = None
         if isinstance(exc, pm.MontyRuntimeError | pm.MontySyntaxError):
-            line, column = _position(exc.traceback())
+            line, column = position(exc.traceback())
         if self.abort_error is not None and kind == "KeyboardInterrupt":
             return ErrorInfo(**{**self.abort_error.__dict__, "line": line, "column": column})
         if kind == TOOL_ERROR_BASE and message in self.tool_errors:
@@ -545,12 +550,12 @@ class _Run:
                 tool=err.tool,
                 parameter=err.parameter,
             )
-        limit = _limit_of(kind, message)
+        limit = limit_of(kind, message)
         if limit is not None:
             return ErrorInfo(
                 type="LimitExceeded",
                 limit=limit,
-                message=_limit_message(limit, self.limits, message),
+                message=limit_message(limit, self.limits, message),
                 line=line,
                 column=column,
             )
@@ -561,62 +566,3 @@ def _exit(live: pm.MontySession) -> None:
     """Return a worker to the pool; a worker that already died needs nothing more."""
     with contextlib.suppress(pm.MontyError, RuntimeError):
         live.__exit__(None, None, None)
-
-
-def _position(frames: list[pm.Frame]) -> tuple[int | None, int | None]:
-    """The deepest frame of the program itself (not of earlier session programs)."""
-    if not frames:
-        return None, None
-    own = [f for f in frames if f.filename == frames[0].filename]
-    frame = own[-1] if own else frames[-1]
-    return frame.line, frame.column
-
-
-def _limit_of(kind: str, message: str) -> str | None:
-    if kind == "TimeoutError" and "time limit exceeded" in message:
-        return "timeout"
-    if kind == "MemoryError" and "memory limit exceeded" in message:
-        return "memory"
-    if kind == "RecursionError":
-        return "recursion_depth"
-    return None
-
-
-def _limit_message(limit: str, limits: Limits, detail: str) -> str:
-    if limit == "timeout":
-        return f"the program ran longer than {limits.timeout:g} s"
-    if limit == "memory":
-        return (
-            f"the program used more than {limits.memory // (1024 * 1024)} MB of memory "
-            f"({detail}); process data in smaller pieces"
-        )
-    return f"maximum recursion depth ({limits.recursion_depth}) exceeded"
-
-
-_DIAGNOSTIC = re.compile(r"^[^:\s]+:(\d+):(\d+): (?:error|warning)\[[\w-]+\] (.*)$")
-
-
-def _typing_error(display: str) -> ErrorInfo:
-    """The checker's concise diagnostics (`main.py:L:C: error[code] msg`) as one error."""
-    found = [m for ln in display.splitlines() if (m := _DIAGNOSTIC.match(ln.strip()))]
-    if not found:
-        return ErrorInfo(type="TypeCheckError", message=display.strip())
-    text = "\n".join(f"line {m[1]}, column {m[2]}: {m[3]}" for m in found)
-    return ErrorInfo(
-        type="TypeCheckError", message=text, line=int(found[0][1]), column=int(found[0][2])
-    )
-
-
-def _plain(value: Any) -> Any:
-    """Sandbox values as plain JSON-able data (proxies become their names or fields)."""
-    if isinstance(value, pm.MontyClassProxy):
-        return to_jsonable(value.attributes)
-    if isinstance(value, pm.MontyStdTypeProxy | pm.MontyClassTypeProxy):
-        return f"<{value.name}>"
-    if isinstance(value, pm.ExternalModule):
-        return "<namespace>"
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k if isinstance(k, str) else str(k): _plain(v) for k, v in value.items()}
-    return to_jsonable(value)

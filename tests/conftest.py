@@ -1,0 +1,74 @@
+"""Shared fixtures: one warm `CodeMode` per test module, with a few tools that count calls."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Literal
+
+import pytest
+
+from codemode import CodeMode, Limits
+
+
+class Counter:
+    """Tools whose calls the tests can count."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def add(self, a: int, b: int = 0) -> int:
+        """Add two integers.
+
+        Args:
+            a: The first number.
+            b: The second number.
+        """
+        self.calls += 1
+        return a + b
+
+    def pick(self, color: Literal["red", "green"], note: str | None = None) -> str:
+        """Pick a color."""
+        self.calls += 1
+        return color
+
+    async def slow(self, i: int, delay: float = 0.2) -> int:
+        """Wait `delay` seconds, then return i."""
+        self.calls += 1
+        await asyncio.sleep(delay)
+        return i
+
+    def sleepy(self, seconds: float) -> float:
+        """Block the calling thread for `seconds`."""
+        self.calls += 1
+        time.sleep(seconds)
+        return seconds
+
+    def fail(self, message: str) -> None:
+        """Always raise ValueError(message)."""
+        self.calls += 1
+        raise ValueError(message)
+
+
+def make_codemode(counter: Counter, **kwargs: object) -> CodeMode:
+    cm = CodeMode(**kwargs)  # type: ignore[arg-type]
+    cm.add_functions("t", [counter.add, counter.pick, counter.slow, counter.sleepy, counter.fail])
+    return cm
+
+
+@pytest.fixture(scope="module")
+def counter() -> Counter:
+    return Counter()
+
+
+@pytest.fixture(scope="module")
+def cm(counter: Counter) -> Iterator[CodeMode]:
+    with make_codemode(counter, limits=Limits(timeout=5, tool_timeout=2)) as instance:
+        instance.start()
+        yield instance
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

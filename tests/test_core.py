@@ -1,0 +1,102 @@
+"""The `CodeMode` facade: registration, discovery, lifecycle."""
+
+from __future__ import annotations
+
+import ast
+import functools
+
+import pytest
+
+from codemode import CodeMode, ConfigError
+
+
+def greet(name: str, punctuation: str = "!") -> str:
+    """Greet someone by name."""
+    return f"hello {name}{punctuation}"
+
+
+def lookup(db: dict[str, int], key: str) -> int:
+    """Look a key up in the host's database."""
+    return db[key]
+
+
+def test_add_function_returns_the_tool() -> None:
+    with CodeMode() as cm:
+        tool = cm.add_function(greet, namespace="people")
+        assert tool.qualified == "people.greet"
+        assert cm.execute("people.greet(name='ada')").result == "hello ada!"
+
+
+def test_bound_parameters_are_hidden_and_supplied() -> None:
+    db = {"answer": 42}
+    with CodeMode() as cm:
+        cm.add_function(lookup, namespace="kv", bind={"db": db})
+        cm.add_function(functools.partial(lookup, db=db), namespace="kv2", name="get")
+        assert "db" not in cm.tools("kv")[0].parameters
+        assert "db" not in cm.stubs("kv2")
+        assert cm.execute("kv.lookup(key='answer') + kv2.get(key='answer')").result == 84
+        refused = cm.execute("kv.lookup(key='answer', db={})")
+        assert refused.error is not None
+        assert refused.error.parameter == "db"
+
+
+def test_functions_added_later_are_callable() -> None:
+    with CodeMode() as cm:
+        cm.add_function(greet, namespace="p")
+        assert cm.execute("p.greet(name='a')").ok
+        cm.add_function(lookup, namespace="p", bind={"db": {"k": 1}})
+        assert cm.execute("p.lookup(key='k')").result == 1
+        assert [t.identifier for t in cm.tools("p")] == ["greet", "lookup"]
+
+
+def test_duplicate_identifier_is_refused() -> None:
+    with CodeMode() as cm:
+        cm.add_function(greet, namespace="p")
+        with pytest.raises(ConfigError):
+            cm.add_function(greet, namespace="p")
+        assert len(cm.tools()) == 1
+
+
+def test_reserved_namespace_is_refused() -> None:
+    with CodeMode() as cm, pytest.raises(ConfigError, match="rename"):
+        cm.add_function(greet, namespace="search")
+
+
+def test_stubs_parse_and_cover_every_namespace() -> None:
+    with CodeMode() as cm:
+        cm.add_functions("a", [greet])
+        cm.add_function(lookup, namespace="b", bind={"db": {}})
+        ast.parse(cm.stubs("a"))
+        everything = cm.stubs()
+        assert "def greet(" in everything
+        assert "def lookup(" in everything
+        with pytest.raises(ConfigError, match="unknown namespace"):
+            cm.stubs("zzz")
+
+
+def test_search_finds_tools() -> None:
+    with CodeMode() as cm:
+        cm.add_functions("people", [greet])
+        cm.add_function(lookup, namespace="kv", bind={"db": {}})
+        hits = cm.search("say hello to a person by name")
+        assert hits[0].qualified == "people.greet"
+        assert hits[0].signature.startswith("def greet(")
+        assert cm.search("database key")[0].qualified == "kv.lookup"
+        assert cm.search("") == []
+
+
+def test_closed_instance_refuses_work() -> None:
+    cm = CodeMode()
+    cm.execute("1")
+    cm.close()
+    cm.close()  # idempotent
+    with pytest.raises(RuntimeError, match="closed"):
+        cm.execute("1")
+
+
+@pytest.mark.anyio
+async def test_async_context_manager() -> None:
+    async with CodeMode() as cm:
+        cm.add_function(greet, namespace="p")
+        result = await cm.aexecute("p.greet(name='x', punctuation='?')")
+        assert result.result == "hello x?"
