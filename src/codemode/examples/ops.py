@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypedDict
+from typing import Literal
+
+from typing_extensions import TypedDict
 
 Level = Literal["debug", "info", "warning", "error"]
 

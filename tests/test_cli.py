@@ -1,0 +1,86 @@
+"""The `codemode` command."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codemode.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = str(ROOT / "examples" / "codemode.toml")
+
+
+def test_exec_prints_stdout_and_result(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exec", "--config", EXAMPLE, "print('hi')\nlen(ops.list_services())"]) == 0
+    out = capsys.readouterr()
+    assert out.out == "hi\n5\n"
+    assert "1 tool call" in out.err
+
+
+def test_exec_json_and_failure_status(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exec", "--config", EXAMPLE, "--json", "ops.search_logs(lvl='x')"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False
+    assert data["error"]["parameter"] == "lvl"
+
+
+def test_exec_runs_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exec", "--config", EXAMPLE, str(ROOT / "examples" / "triage.py")]) == 0
+    assert "database errors" in capsys.readouterr().out
+
+
+def test_exec_reads_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("6 * 7"))
+    assert main(["exec", "-"]) == 0
+    assert capsys.readouterr().out == "42\n"
+
+
+def test_stubs_and_search(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stubs", "--config", EXAMPLE, "ops"]) == 0
+    assert "def search_logs(*," in capsys.readouterr().out
+    assert main(["stubs", "--config", EXAMPLE, "nope"]) == 2
+    assert (
+        main(["search", "--config", EXAMPLE, "--json", "--limit", "2", "open", "a", "ticket"]) == 0
+    )
+    hits = json.loads(capsys.readouterr().out)
+    assert hits[0]["qualified"] == "ops.create_ticket"
+    assert len(hits) <= 2
+
+
+def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "c.toml"
+    bad.write_text("[functions.x]\nmodule = 'nowhere.py'\n")
+    assert main(["exec", "--config", str(bad), "1"]) == 2
+    assert "nowhere.py" in capsys.readouterr().err
+
+
+def test_console_script_exits_cleanly(tmp_path: Path) -> None:
+    # The process boundary is the thing under test: workers must not outlive or crash it.
+    for _ in range(3):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "codemode.cli",
+                "exec",
+                "--config",
+                EXAMPLE,
+                "--session",
+                "s",
+                "x = ops.list_tickets()\nlen(x)",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip().isdigit()
