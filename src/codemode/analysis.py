@@ -27,6 +27,7 @@ __all__ = [
     "Problem",
     "accepts_extra_keywords",
     "analyze",
+    "argument_problems",
     "describe_parameters",
     "json_types",
 ]
@@ -257,53 +258,71 @@ class _Walker(ast.NodeVisitor):
                 None,
             )
             return
-        valid = describe_parameters(spec)
+        named = {kw.arg: kw for kw in node.keywords if kw.arg is not None}
+        complete = all(kw.arg is not None for kw in node.keywords)  # no **splat
+        for parameter, message in argument_problems(spec, len(node.args), named, complete=complete):
+            if parameter is None:
+                at: ast.AST = node.args[0]
+            else:
+                at = named.get(parameter, node)
+            self._problem(at, message, qualified, parameter)
         if node.args:
-            self._problem(
-                node.args[0],
-                f"{qualified}() takes keyword arguments only ({len(node.args)} positional "
-                f"given). Parameters: {valid}",
-                qualified,
-                None,
-            )
             return
-        given: set[str] = set()
-        has_splat = False
-        for kw in node.keywords:
-            if kw.arg is None:
-                has_splat = True
-                continue
-            given.add(kw.arg)
-            schema = spec.parameters.get(kw.arg)
-            if schema is None and spec.open:
-                continue
-            if schema is None:
-                close = difflib.get_close_matches(kw.arg, list(spec.parameters), n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                self._problem(
-                    kw,
-                    f"{qualified}() got an unexpected keyword argument {kw.arg!r}.{hint} "
-                    f"Parameters: {valid}",
-                    qualified,
-                    kw.arg,
-                )
-                continue
-            mismatch = _literal_mismatch(kw.value, schema, spec.root)
+        for name, kw in named.items():
+            schema = spec.parameters.get(name)
+            mismatch = _literal_mismatch(kw.value, schema, spec.root) if schema else None
             if mismatch:
                 self._problem(
                     kw.value,
-                    f"{qualified}(): argument {kw.arg!r} {mismatch}. Parameters: {valid}",
-                    qualified,
-                    kw.arg,
-                )
-        if not has_splat:
-            for name in sorted(spec.required - given):
-                self._problem(
-                    node,
-                    f"{qualified}() is missing required argument {name!r}. Parameters: {valid}",
+                    f"{qualified}(): argument {name!r} {mismatch}. "
+                    f"Parameters: {describe_parameters(spec)}",
                     qualified,
                     name,
                 )
+
+
+def argument_problems(
+    spec: CallSpec, positional: int, keywords: Iterable[str], *, complete: bool = True
+) -> list[tuple[str | None, str]]:
+    """What is wrong with the *names* of a call's arguments, as (parameter, message) pairs.
+
+    Tools take keyword arguments only; every keyword must be a parameter (unless the tool
+    is open); with `complete` (no `**splat`), every required parameter must be given.
+    Shared by the static pass and the bridge, so the model reads one wording.
+    """
+    if positional:
+        return [
+            (
+                None,
+                f"{spec.qualified}() takes keyword arguments only ({positional} positional "
+                f"given). Parameters: {describe_parameters(spec)}",
+            )
+        ]
+    given = list(keywords)
+    found: list[tuple[str | None, str]] = []
+    if not spec.open:
+        for name in given:
+            if name in spec.parameters:
+                continue
+            close = difflib.get_close_matches(name, list(spec.parameters), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            found.append(
+                (
+                    name,
+                    f"{spec.qualified}() got an unexpected keyword argument {name!r}.{hint} "
+                    f"Parameters: {describe_parameters(spec)}",
+                )
+            )
+    if complete:
+        for name in sorted(spec.required - set(given)):
+            found.append(
+                (
+                    name,
+                    f"{spec.qualified}() is missing required argument {name!r}. "
+                    f"Parameters: {describe_parameters(spec)}",
+                )
+            )
+    return found
 
 
 _PY_NAMES = {

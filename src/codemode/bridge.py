@@ -21,7 +21,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from codemode.analysis import CallSpec, accepts_extra_keywords, describe_parameters
+from codemode.analysis import CallSpec, accepts_extra_keywords, argument_problems
 from codemode.catalog import Catalog, Entry
 from codemode.errors import ToolError
 from codemode.typegen import parameter_names
@@ -142,28 +142,10 @@ class Bridge:
         self, binding: _Binding, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> dict[str, Any]:
         spec = binding.spec
-        if args:
-            raise ToolError(
-                f"{spec.qualified}() takes keyword arguments only ({len(args)} positional "
-                f"given). Parameters: {describe_parameters(spec)}",
-                tool=spec.qualified,
-            )
-        unknown = [] if spec.open else [k for k in kwargs if k not in spec.parameters]
-        if unknown:
-            raise ToolError(
-                f"{spec.qualified}() got an unexpected keyword argument {unknown[0]!r}. "
-                f"Parameters: {describe_parameters(spec)}",
-                tool=spec.qualified,
-                parameter=unknown[0],
-            )
-        missing = sorted(spec.required - kwargs.keys())
-        if missing:
-            raise ToolError(
-                f"{spec.qualified}() is missing required argument {missing[0]!r}. "
-                f"Parameters: {describe_parameters(spec)}",
-                tool=spec.qualified,
-                parameter=missing[0],
-            )
+        problems = argument_problems(spec, len(args), kwargs)
+        if problems:
+            parameter, message = problems[0]
+            raise ToolError(message, tool=spec.qualified, parameter=parameter)
         names = binding.to_original
         return {names.get(k, k): v for k, v in kwargs.items()}
 
