@@ -93,6 +93,13 @@ def test_unparsable_code_is_left_to_the_sandbox() -> None:
     assert analyze("def f(:\n  pass", SPECS).parsed is False
 
 
+def test_namespaces_are_still_found_in_code_cpython_cannot_parse() -> None:
+    # 3.12 f-string syntax: the sandbox runs it, CPython 3.11's parser refuses it.
+    result = analyze('r = fs.read(path="x")\nf"{r["a"]}"', SPECS)
+    assert result.parsed is False
+    assert result.namespaces == {"fs"}
+
+
 def span_texts(code: str) -> set[str]:
     data = code.encode()
     return {data[s:e].decode() for s, e in analyze(code, SPECS).concurrent}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
 
 JSONSchema = dict[str, Any]
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONCURRENT_CALLS = frozenset({"gather", "create_task", "ensure_future", "wait", "as_completed"})
 _ALL_TYPES = frozenset({"string", "integer", "number", "boolean", "null", "object", "array"})
 
@@ -86,7 +88,10 @@ def analyze(code: str, namespaces: Mapping[str, Mapping[str, CallSpec]]) -> Anal
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return Analysis(parsed=False)
+        # The sandbox accepts some syntax CPython 3.11 does not (3.12 f-strings such as
+        # f"{d["key"]}"): bind every namespace the text names, and let runtime checks work.
+        words = frozenset(_IDENTIFIER.findall(code))
+        return Analysis(parsed=False, namespaces=words & namespaces.keys(), names=words)
     walker = _Walker(namespaces)
     try:
         walker.run(tree)

@@ -337,3 +337,8 @@ def test_full_type_check_rejects_before_running() -> None:
         assert found.result == "t.add"
         gathered = cm.execute("import asyncio\nawait asyncio.gather(t.slow(i=1, delay=0))")
         assert gathered.result == [1]
+
+
+def test_newer_syntax_the_sandbox_accepts_still_reaches_tools(cm: CodeMode) -> None:
+    result = cm.execute('d = {"n": t.add(a=2)}\nf"{d["n"]}"')
+    assert result.result == "2", result.error
