@@ -84,3 +84,21 @@ def test_console_script_exits_cleanly(tmp_path: Path) -> None:
         )
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip().isdigit()
+
+
+def test_session_persists_across_invocations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CODEMODE_HOME", str(tmp_path / "home"))
+    assert (
+        main(["exec", "--config", EXAMPLE, "--session", "s/1", "n = len(ops.list_services())"]) == 0
+    )
+    assert (
+        main(["exec", "--config", EXAMPLE, "--session", "s/1", "def twice(v):\n    return 2 * v"])
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["exec", "--config", EXAMPLE, "--session", "s/1", "twice(n)"]) == 0
+    assert capsys.readouterr().out == "10\n"
+    assert main(["exec", "--config", EXAMPLE, "--session", "other", "n"]) == 1
+    assert len(list((tmp_path / "home" / "sessions").iterdir())) == 2

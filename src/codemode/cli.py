@@ -6,19 +6,24 @@ codemode search [--config FILE] [--json] [--limit N] QUERY
 codemode stubs  [--config FILE] [NAMESPACE]
 ```
 
-Without `--config`, `./codemode.toml` is used when it exists. Exit status: 0 when the
-program ran, 1 when it failed, 2 for a usage or configuration error.
+Without `--config`, `./codemode.toml` is used when it exists. With `--session`, the
+session's state is kept between invocations in the data directory (`$CODEMODE_HOME`,
+default `~/.local/share/codemode`). Exit status: 0 when the program ran, 1 when it
+failed, 2 for a usage or configuration error.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from codemode.config import Config, load_config
+from codemode.config import Config, data_dir, load_config
 from codemode.core import CodeMode
 from codemode.errors import ConfigError, SourceError
 from codemode.results import ExecutionResult
@@ -44,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("exec", help="run a program and print what it produced")
     with_config(run)
-    run.add_argument("--session", metavar="ID", help="keep variables in this session")
+    run.add_argument(
+        "--session",
+        metavar="ID",
+        help="keep variables and functions in this session, across invocations",
+    )
     run.add_argument("--json", action="store_true", help="print the full result as JSON")
     run.add_argument("code", metavar="CODE|FILE|-", help="program text, a .py file, or - for stdin")
 
@@ -100,12 +109,37 @@ def _exec(cm: CodeMode, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"codemode: cannot read program: {exc}", file=sys.stderr)
         return 2
+    state_file = _session_file(args.session) if args.session else None
+    if state_file is not None and state_file.is_file():
+        cm.load_session(args.session, state_file.read_bytes())
     result = cm.execute(code, session=args.session)
+    if state_file is not None:
+        _save_session(cm, args.session, state_file)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
         _print_result(result)
     return 0 if result.ok else 1
+
+
+def _session_file(session: str) -> Path:
+    # Session ids are free text; hash them into a safe file name.
+    digest = hashlib.sha256(session.encode()).hexdigest()[:32]
+    return data_dir() / "sessions" / f"{digest}.state"
+
+
+def _save_session(cm: CodeMode, session: str, path: Path) -> None:
+    """Keep a CLI session's state between invocations (written atomically)."""
+    state = cm.dump_session(session)
+    if state is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+            tmp.write(state)
+        os.replace(tmp.name, path)
+    except OSError as exc:
+        print(f"codemode: could not save session {session!r}: {exc}", file=sys.stderr)
 
 
 def _print_result(result: ExecutionResult) -> None:

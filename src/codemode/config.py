@@ -18,6 +18,7 @@ session_ttl = 3600
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from codemode.errors import ConfigError
 from codemode.limits import Limits
 from codemode.sources.functions import load_module, public_functions
 
-__all__ = ["Config", "FunctionsConfig", "load_config"]
+__all__ = ["Config", "FunctionsConfig", "data_dir", "load_config"]
 
 _TOP_LEVEL = {"functions", "limits", "sandbox"}
 _SANDBOX_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -78,6 +79,16 @@ class Config:
             cm.close()
             raise
         return cm
+
+
+def data_dir() -> Path:
+    """Where codemode keeps state on this machine: `$CODEMODE_HOME`, else
+    `$XDG_DATA_HOME/codemode`, else `~/.local/share/codemode`. Not created here."""
+    explicit = os.environ.get("CODEMODE_HOME")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "codemode"
 
 
 def load_config(path: str | Path) -> Config:

@@ -207,6 +207,20 @@ class CodeMode:
         """Ids of the sessions currently kept."""
         return self._executor.sessions()
 
+    def dump_session(self, session: str) -> bytes | None:
+        """A session's state (variables, functions) as opaque bytes, or None if unknown.
+
+        Restore it with `load_session`, in this process or another with the same tools.
+        """
+        return self._executor.dump_session(session)
+
+    def load_session(self, session: str, state: bytes) -> None:
+        """Create or replace a session from `dump_session` bytes.
+
+        Only load bytes produced by codemode: the sandbox does not authenticate them.
+        """
+        self._executor.load_session(session, state)
+
     def end_session(self, session: str) -> bool:
         """Forget a session's state now. Returns whether it existed."""
         return self._executor.drop_session(session)

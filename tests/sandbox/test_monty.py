@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -342,3 +343,36 @@ def test_full_type_check_rejects_before_running() -> None:
 def test_newer_syntax_the_sandbox_accepts_still_reaches_tools(cm: CodeMode) -> None:
     result = cm.execute('d = {"n": t.add(a=2)}\nf"{d["n"]}"')
     assert result.result == "2", result.error
+
+
+def test_session_state_moves_between_instances() -> None:
+    with make_codemode(Counter()) as first:
+        first.execute(
+            "items = [t.add(a=1), t.add(a=2)]\ndef total():\n    return sum(items)", session="s"
+        )
+        state = first.dump_session("s")
+    assert state is not None
+    with make_codemode(Counter()) as second:
+        second.load_session("s", state)
+        assert second.execute("total() + t.add(a=10)", session="s").result == 13
+        assert second.dump_session("missing") is None
+
+
+def test_corrupt_session_state_is_reported_not_fatal(cm: CodeMode) -> None:
+    cm.load_session("broken", b"not a monty dump")
+    result = cm.execute("1", session="broken")
+    assert result.error is not None
+    assert result.error.type == "SandboxError"
+    assert cm.execute("x = 5\nx", session="broken").result == 5
+
+
+def test_concurrent_executions_from_many_threads(cm: CodeMode) -> None:
+    def job(i: int) -> list[bool]:
+        checks = []
+        for j in range(10):
+            checks.append(cm.execute(f"t.add(a={i}, b={j})").result == i + j)
+            checks.append(cm.execute(f"v = {j}\nv", session=f"shared{i % 2}").result == j)
+        return checks
+
+    with ThreadPoolExecutor(6) as pool:
+        assert all(ok for checks in pool.map(job, range(12)) for ok in checks)

@@ -188,6 +188,27 @@ class MontyExecutor:
             self._release(session)
         return True
 
+    def dump_session(self, session_id: str) -> bytes | None:
+        """The session's state as opaque bytes (None if there is no such session)."""
+        with self._sessions_lock:
+            session = self._sessions.get(session_id)
+        if session is None:
+            return None
+        with session.lock:
+            if session.live is not None:
+                return session.live.dump()
+            return session.dump
+
+    def load_session(self, session_id: str, state: bytes) -> None:
+        """Create (or replace) a session from `dump_session` bytes; it is restored into a
+        worker on its next execution. Only load bytes this library produced."""
+        with self._sessions_lock:
+            old = self._sessions.pop(session_id, None)
+            self._sessions[session_id] = _Session(id=session_id, dump=state)
+        if old is not None:
+            with old.lock:
+                self._release(old)
+
     def _checkout(self) -> pm.MontySession:
         try:
             live = self._get_pool().checkout(
@@ -289,10 +310,20 @@ class MontyExecutor:
                     self._cool_down(keep=session)
                     session.live = self._checkout()
                     if session.dump is not None:
-                        session.live.load_session(session.dump)
-                        session.dump = None
+                        state, session.dump = session.dump, None
+                        session.live.load_session(state)
             except _Abort as abort:
                 return run.outcome(error=abort.error)
+            except pm.MontyError as exc:
+                self._release(session)
+                session.imported.clear()
+                return run.outcome(
+                    error=ErrorInfo(
+                        type="SandboxError",
+                        message=f"the session's saved state could not be restored ({exc}); "
+                        "it starts empty",
+                    )
+                )
             outcome = run.execute(session.live, imported=session.imported)
             if run.worker_lost:
                 # The worker died with the session's state; keep what the last dump had.
