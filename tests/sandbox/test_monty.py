@@ -245,9 +245,13 @@ def test_sessions_persist_and_are_isolated(cm: CodeMode) -> None:
 
 
 def test_many_sessions_do_not_exhaust_workers() -> None:
-    with make_codemode(Counter(), max_workers=2) as cm:
+    with make_codemode(Counter(), max_workers=3, limits=Limits(timeout=2)) as cm:
         for i in range(6):
             assert cm.execute(f"v = {i}\nt.add(a=v)", session=f"s{i}").ok
+            # Open sessions must always leave a worker for stateless executions.
+            assert cm.execute("1").ok
+        hot = [s for s in cm._executor._sessions.values() if s.live is not None]
+        assert len(hot) == cm._executor.max_hot_sessions
         # Cold sessions were dumped and come back with their state.
         for i in range(6):
             result = cm.execute("v * 10", session=f"s{i}")

@@ -258,10 +258,11 @@ class MontyExecutor:
                     s.lock.release()
 
     def _cool_down(self, keep: _Session) -> None:
-        """Dump the least recently used hot sessions beyond the cap, freeing their workers."""
+        """Before `keep` takes a worker, dump the least recently used hot sessions so that
+        at most `max_hot_sessions` hold one, leaving workers for stateless executions."""
         with self._sessions_lock:
             hot = [s for s in self._sessions.values() if s.live is not None and s is not keep]
-        excess = len(hot) + (1 if keep.live is not None else 0) - self.max_hot_sessions
+        excess = len(hot) + 1 - self.max_hot_sessions
         for victim in hot:
             if excess <= 0:
                 break
