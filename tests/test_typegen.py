@@ -1443,17 +1443,6 @@ def test_degraded_schemas_are_summarised_in_docs() -> None:
     ) or "**kwargs: int" in tool_signature(next(t for t in TOOLS if t.identifier == "open_typed"))
 
 
-def test_timing_per_tool() -> None:
-    tool = next(t for t in TOOLS if t.identifier == "pulls_create")
-    fresh = [
-        _tool(f"t{i}", tool.input_schema, tool.output_schema, tool.description) for i in range(200)
-    ]
-    start = time.perf_counter()
-    namespace_stub("bench", fresh)
-    per_tool = (time.perf_counter() - start) / len(fresh)
-    assert per_tool < 0.002  # typically ~0.2 ms; loose so a busy machine doesn't fail it
-
-
 # ------------------------------------------------------------------------- hypothesis
 
 _NAMES = st.sampled_from(
