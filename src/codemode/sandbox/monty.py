@@ -327,7 +327,8 @@ class MontyExecutor:
                 )
             outcome = run.execute(session.live, imported=session.imported)
             if run.worker_lost:
-                # The worker died with the session's state; keep what the last dump had.
+                # The worker died and took the session's state with it (the result says
+                # so); the next execution in this session starts empty.
                 self._release(session)
                 session.imported.clear()
             session.last_used = time.monotonic()
