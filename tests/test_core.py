@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import functools
+import time
 
 import pytest
 
-from codemode import CodeMode, ConfigError
+from codemode import CodeMode, ConfigError, SourceError, Tool
+from codemode.catalog import Caller
 
 
 def greet(name: str, punctuation: str = "!") -> str:
@@ -100,3 +103,64 @@ async def test_async_context_manager() -> None:
         cm.add_function(greet, namespace="p")
         result = await cm.aexecute("p.greet(name='x', punctuation='?')")
         assert result.result == "hello x?"
+
+
+class SlowSource:
+    """A source that takes a while to start, or fails to."""
+
+    def __init__(self, namespace: str, *, delay: float, fail: bool = False) -> None:
+        self._namespace = namespace
+        self.delay = delay
+        self.fail = fail
+        self.started = False
+
+    @property
+    def namespace(self) -> str:
+        return self._namespace
+
+    def tools(self) -> list[Tool]:
+        return [Tool(namespace=self._namespace, name="ping")] if self.started else []
+
+    def caller(self, tool: Tool) -> Caller:
+        return lambda arguments: "pong"
+
+    async def start(self) -> None:
+        await asyncio.sleep(self.delay)
+        if self.fail:
+            raise SourceError(f"{self._namespace} is down")
+        self.started = True
+
+    async def aclose(self) -> None:
+        pass
+
+
+def test_sources_start_in_parallel_and_a_failure_blocks_nothing() -> None:
+    with CodeMode() as cm:
+        for name in ("a", "b", "c"):
+            cm.add_source(SlowSource(name, delay=0.4))
+        cm.add_source(SlowSource("broken", delay=0.1, fail=True))
+        assert cm.source_status()["a"] == "not started"
+        started = time.perf_counter()
+        cm.start()
+        assert time.perf_counter() - started < 1.0  # not 3 x 0.4 s
+        status = cm.source_status()
+        assert status["a"] == "ready (1 tool)"
+        assert status["broken"] == "failed: broken is down"
+        assert cm.execute("[a.ping(), b.ping(), c.ping()]").result == ["pong"] * 3
+        missing = cm.execute("broken.ping()")
+        assert missing.error is not None
+        assert missing.error.type == "NameError"
+
+
+def test_sources_start_on_first_use() -> None:
+    with CodeMode() as cm:
+        cm.add_source(SlowSource("lazy", delay=0.01))
+        assert cm.execute("lazy.ping()").result == "pong"
+        assert [t.qualified for t in cm.tools()] == ["lazy.ping"]
+
+
+def test_namespace_taken_twice_is_refused() -> None:
+    with CodeMode() as cm:
+        cm.add_source(SlowSource("dup", delay=0))
+        with pytest.raises(ConfigError, match="already registered"):
+            cm.add_source(SlowSource("dup", delay=0))

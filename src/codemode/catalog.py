@@ -196,6 +196,12 @@ class Source(Protocol):
         """The callable that performs `tool`'s calls with validated keyword arguments."""
         ...
 
+    async def start(self) -> None:
+        """Connect to whatever serves the tools and list them (raise `SourceError` on
+        failure). Called once before the tools are registered; may be awaited from any
+        event loop."""
+        ...
+
     async def aclose(self) -> None:
         """Release the source's resources. Idempotent."""
         ...

@@ -12,28 +12,37 @@ result = cm.execute('weather.get_weather(city="Paris")["temp_c"]')
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
 from codemode.analysis import Analysis, Problem, analyze
 from codemode.bridge import Bridge, EventLoopThread
-from codemode.catalog import Catalog, Source, Tool, ToolAnnotations
-from codemode.errors import ConfigError
+from codemode.catalog import Catalog, Source, Tool, ToolAnnotations, check_namespace
+from codemode.errors import ConfigError, SourceError
 from codemode.limits import Limits
 from codemode.results import ErrorInfo, ExecutionResult, cap_json
 from codemode.sandbox.discovery import Discovery
 from codemode.sandbox.modules import BUILTIN_STUBS, NamespaceModules
-from codemode.sandbox.monty import MontyExecutor, Outcome
+from codemode.sandbox.monty import MontyExecutor, Outcome, RunControl
 from codemode.search import SearchHit, SearchIndex
 from codemode.sources.functions import FunctionSource
 from codemode.typegen import namespace_stub, tool_signature
 
+if TYPE_CHECKING:
+    from codemode.sources.mcp import MCPSource
+
 __all__ = ["CodeMode"]
+
+Progress = Callable[[int, float], Awaitable[None]]
+"""`progress(tool_calls_done, elapsed_seconds)`, awaited about once a second by `aexecute`."""
+
+_CLOSE_TIMEOUT = 10.0
 
 
 class CodeMode:
@@ -75,6 +84,10 @@ class CodeMode:
             type_check_stubs=BUILTIN_STUBS if type_check else None,
             session_ttl=session_ttl,
         )
+        self._pending: list[Source] = []  # registered, not yet started
+        self._failed: list[Source] = []
+        self._status: dict[str, str] = {}
+        self._start_lock = threading.Lock()
         self._index: SearchIndex | None = None
         self._index_version = -1
         self._index_lock = threading.Lock()
@@ -113,17 +126,115 @@ class CodeMode:
         return [self.add_function(fn, namespace=namespace) for fn in functions]
 
     def add_source(self, source: Source) -> None:
-        """Register every tool of a `Source` (or refresh them, if already registered)."""
-        self.catalog.add_source(source)
+        """Register a `Source`; it is started, and its tools registered, by `start()` or
+        on first use. Adding a registered source again refreshes its tools."""
+        if source in self.catalog.sources:
+            self.catalog.add_source(source)
+            return
+        self._check_new_namespace(source.namespace)
+        self._pending.append(source)
+        self._status[source.namespace] = "not started"
+
+    def add_mcp(
+        self,
+        name: str,
+        *,
+        command: str | None = None,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        transport: Literal["stdio", "http", "sse"] | None = None,
+        connect_timeout: float = 30.0,
+    ) -> MCPSource:
+        """Put an upstream MCP server's tools in namespace `name`.
+
+        Give `command` (+ `args`, `env`, `cwd`) for a server over stdio, or `url`
+        (+ `headers`) for streamable HTTP (a URL ending in `/sse` uses SSE). Servers are
+        started in parallel by `start()` (or on first use); one that fails is reported in
+        `source_status()` and does not block the others. `env` and `headers` stay on the
+        host: programs can never read them.
+        """
+        from codemode.sources.mcp import MCPSource  # the MCP SDK loads only when used
+
+        self._check_new_namespace(name)
+        source = MCPSource(
+            name,
+            command=command,
+            args=args,
+            env=env,
+            cwd=cwd,
+            url=url,
+            headers=headers,
+            transport=transport,
+            loop=self._loop,
+            connect_timeout=connect_timeout,
+            on_change=self._source_changed,
+        )
+        self._pending.append(source)
+        self._status[name] = "not started"
+        return source
+
+    def _check_new_namespace(self, namespace: str) -> None:
+        check_namespace(namespace)
+        taken = {s.namespace for s in (*self.catalog.sources, *self._pending, *self._failed)}
+        if namespace in taken or namespace in self._function_sources:
+            raise ConfigError(f"namespace {namespace!r} is already registered")
+
+    def _source_changed(self, source: Source) -> None:
+        # Called from the I/O loop when an upstream's tool list changes.
+        try:
+            self.catalog.add_source(source)
+            self._status[source.namespace] = _ready(source)
+        except ConfigError as exc:
+            self._status[source.namespace] = f"failed: {exc}"
+
+    def source_status(self) -> dict[str, str]:
+        """Each namespace's state: `ready (N tools)`, `not started`, or `failed: why`."""
+        status = dict(self._status)
+        for source in self.catalog.sources:
+            live = getattr(source, "status", None)
+            if isinstance(live, str) and live.startswith("failed"):
+                status[source.namespace] = live
+            else:
+                status.setdefault(source.namespace, _ready(source))
+        return dict(sorted(status.items()))
+
+    def _ensure_started(self, *, retry_failed: bool = False) -> None:
+        """Start pending sources, all at once, and register the tools of those that start."""
+        if not self._pending and not (retry_failed and self._failed):
+            return
+        with self._start_lock:
+            pending, self._pending = self._pending, []
+            if retry_failed:
+                pending += self._failed
+                self._failed = []
+            if not pending:
+                return
+            outcomes = self._loop.run(_start_all(pending))
+            for source, error in zip(pending, outcomes, strict=True):
+                if error is None:
+                    try:
+                        self.catalog.add_source(source)
+                    except ConfigError as exc:
+                        error = exc
+                if error is None:
+                    self._status[source.namespace] = _ready(source)
+                else:
+                    self._failed.append(source)
+                    self._status[source.namespace] = f"failed: {error}"
 
     # -- discovery ----------------------------------------------------------------------
 
     def namespaces(self) -> list[str]:
         """Registered namespace names, sorted."""
+        self._ensure_started()
         return self.catalog.namespaces()
 
     def tools(self, namespace: str | None = None) -> list[Tool]:
         """Registered tools, optionally of one namespace."""
+        self._ensure_started()
         if namespace is not None and namespace not in self.catalog:
             raise ConfigError(self._unknown_namespace(namespace))
         return self.catalog.tools(namespace)
@@ -132,6 +243,7 @@ class CodeMode:
         """The Python stub (`.pyi`) programs are written against, for one or all namespaces."""
         if namespace is not None:
             return namespace_stub(namespace, self.tools(namespace))
+        self._ensure_started()
         parts = [
             f"# ---- namespace {ns} ----\n{namespace_stub(ns, self.catalog.tools(ns))}"
             for ns in self.catalog.namespaces()
@@ -140,6 +252,7 @@ class CodeMode:
 
     def search(self, query: str, limit: int = 8) -> list[SearchHit]:
         """The tools that best match `query`, best first."""
+        self._ensure_started()
         return self._search_index().search(query, limit)
 
     def _search_index(self) -> SearchIndex:
@@ -164,6 +277,7 @@ class CodeMode:
         """
         started = time.perf_counter()
         self._check_open()
+        self._ensure_started()
         analysis = analyze(code, self._bridge.specs())
         if analysis.problems:
             return _rejected(analysis.problems, started, session)
@@ -172,18 +286,41 @@ class CodeMode:
         )
         return self._result(outcome, started, session)
 
-    async def aexecute(self, code: str, *, session: str | None = None) -> ExecutionResult:
-        """`execute` for async callers: async tools run on the caller's event loop."""
+    async def aexecute(
+        self, code: str, *, session: str | None = None, progress: Progress | None = None
+    ) -> ExecutionResult:
+        """`execute` for async callers: async tools run on the caller's event loop.
+
+        `progress(tool_calls_done, elapsed_seconds)` is awaited about once a second while
+        the program runs. Cancelling the awaiting task stops the program: it is
+        interrupted at its next tool call, or its worker is stopped if it keeps computing.
+        """
         started = time.perf_counter()
         self._check_open()
+        if self._pending:
+            await anyio.to_thread.run_sync(self._ensure_started)
         analysis = analyze(code, self._bridge.specs())
         if analysis.problems:
             return _rejected(analysis.problems, started, session)
         loop = asyncio.get_running_loop()
-        outcome = await anyio.to_thread.run_sync(
-            lambda: self._executor.run(code, analysis, self._bridge, session_id=session, loop=loop),
-            abandon_on_cancel=True,
-        )
+        control = RunControl()
+
+        async def run() -> Outcome:
+            return await anyio.to_thread.run_sync(
+                lambda: self._executor.run(
+                    code, analysis, self._bridge, session_id=session, loop=loop, control=control
+                ),
+                abandon_on_cancel=True,
+            )
+
+        try:
+            if progress is None:
+                outcome = await run()
+            else:
+                outcome = await _with_progress(run, control, progress, started)
+        except BaseException:
+            control.cancel()  # the caller went away (cancellation): stop the program too
+            raise
         return self._result(outcome, started, session)
 
     def _async_loop(self, analysis: Analysis) -> asyncio.AbstractEventLoop | None:
@@ -228,8 +365,10 @@ class CodeMode:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> CodeMode:
-        """Spawn the sandbox workers now instead of on the first execution."""
+        """Start every registered source (in parallel) and the sandbox workers now, rather
+        than on first use. Sources that failed before are retried. Returns self."""
         self._check_open()
+        self._ensure_started(retry_failed=True)
         self._executor.start()
         return self
 
@@ -242,14 +381,17 @@ class CodeMode:
         if self._closed:
             return
         self._closed = True
+        sources = [*self.catalog.sources, *self._pending, *self._failed]
+        if any(not isinstance(s, FunctionSource) for s in sources):
+            # A source that will not close must not keep the process alive.
+            with contextlib.suppress(TimeoutError):
+                self._loop.run(_close_all(sources), timeout=_CLOSE_TIMEOUT)
         self._executor.close()
         self._bridge.close()
         self._loop.close()
 
     async def aclose(self) -> None:
         """Close the sources and stop the workers."""
-        for source in self.catalog.sources:
-            await source.aclose()
         await anyio.to_thread.run_sync(self.close)
 
     def __enter__(self) -> CodeMode:
@@ -286,3 +428,48 @@ def _rejected(problems: Sequence[Problem], started: float, session: str | None) 
         duration_ms=(time.perf_counter() - started) * 1000,
         session=session,
     )
+
+
+def _ready(source: Source) -> str:
+    count = len(source.tools())
+    return f"ready ({count} tool{'s' if count != 1 else ''})"
+
+
+async def _start_all(sources: Sequence[Source]) -> list[BaseException | None]:
+    """Start sources concurrently; one failure does not stop the others."""
+
+    async def one(source: Source) -> BaseException | None:
+        try:
+            start = getattr(source, "start", None)
+            if start is not None:
+                await start()
+        except Exception as exc:
+            return (
+                exc if isinstance(exc, SourceError) else SourceError(f"{type(exc).__name__}: {exc}")
+            )
+        return None
+
+    return list(await asyncio.gather(*(one(s) for s in sources)))
+
+
+async def _close_all(sources: Sequence[Source]) -> None:
+    await asyncio.gather(*(s.aclose() for s in sources), return_exceptions=True)
+
+
+async def _with_progress(
+    run: Callable[[], Awaitable[Outcome]], control: RunControl, progress: Progress, started: float
+) -> Outcome:
+    """Run the execution while reporting progress about once a second."""
+    outcome: Outcome | None = None
+    async with anyio.create_task_group() as group:
+
+        async def report() -> None:
+            while True:
+                await anyio.sleep(1.0)
+                await progress(control.tool_calls, time.perf_counter() - started)
+
+        group.start_soon(report)
+        outcome = await run()
+        group.cancel_scope.cancel()
+    assert outcome is not None
+    return outcome

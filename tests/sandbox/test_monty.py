@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import anyio
 import pytest
 
 from codemode import CodeMode, Limits
@@ -380,3 +382,36 @@ def test_concurrent_executions_from_many_threads(cm: CodeMode) -> None:
 
     with ThreadPoolExecutor(6) as pool:
         assert all(ok for checks in pool.map(job, range(12)) for ok in checks)
+
+
+@pytest.mark.anyio
+async def test_aexecute_reports_progress(cm: CodeMode) -> None:
+    seen: list[tuple[int, float]] = []
+
+    async def progress(calls: int, elapsed: float) -> None:
+        seen.append((calls, elapsed))
+
+    code = "for i in range(4):\n    t.sleepy(seconds=0.6)"
+    result = await cm.aexecute(code, progress=progress)
+    assert result.ok, result.error
+    assert len(seen) >= 2
+    assert seen[-1][0] >= seen[0][0] >= 1
+    assert all(b[1] > a[1] for a, b in itertools.pairwise(seen))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "code",
+    ["await t.slow(i=1, delay=30)", "while True:\n    pass"],
+    ids=["waiting-on-a-tool", "computing"],
+)
+async def test_cancelling_aexecute_stops_the_program(cm: CodeMode, code: str) -> None:
+    with anyio.fail_after(5):
+        started = time.perf_counter()
+        with anyio.move_on_after(0.3):
+            await cm.aexecute(code, session="cancel-me")
+        assert time.perf_counter() - started < 1.0
+        # The session is usable again right away: the program really stopped.
+        result = await cm.aexecute("41 + 1", session="cancel-me")
+        assert result.result == 42
+        assert time.perf_counter() - started < 2.5

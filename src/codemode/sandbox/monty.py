@@ -35,7 +35,7 @@ from codemode.results import ErrorInfo, OutputBuffer, Printed, ToolCall
 from codemode.sandbox.translate import limit_message, limit_of, plain, position, typing_error
 from codemode.sandbox.watchdog import Watch, Watchdog
 
-__all__ = ["Host", "MontyExecutor", "Outcome"]
+__all__ = ["Host", "MontyExecutor", "Outcome", "RunControl"]
 
 # Programs catch tool errors with `except ToolError:`; programs cannot subclass, so the
 # name is bound to a built-in exception type that `except Exception:` also catches.
@@ -43,6 +43,7 @@ TOOL_ERROR_BASE: Final = "RuntimeError"
 _SUSPENSION_BUDGET = 10_000_000  # our own per-execution counters enforce the real limits
 _FLOOD_FACTOR = 128  # printing this many times stdout_bytes stops the program
 _KILL_GRACE = 1.0  # seconds past the deadline before the watchdog kills a worker
+_CANCEL_GRACE = 0.5  # seconds a cancelled program may keep computing before it is stopped
 
 
 class Host(Protocol):
@@ -73,6 +74,37 @@ class Outcome:
     truncated: bool = False
     error: ErrorInfo | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
+
+
+class RunControl:
+    """Watch and stop one execution from another thread (used by `aexecute`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._run: _Run | None = None
+        self._cancelled = False
+
+    @property
+    def tool_calls(self) -> int:
+        """Tool calls the execution has started so far."""
+        run = self._run
+        return run.started if run is not None else 0
+
+    def cancel(self) -> None:
+        """Stop the execution: it is interrupted at its next tool call, or its worker is
+        stopped if it keeps computing. Safe to call at any time, more than once."""
+        with self._lock:
+            self._cancelled = True
+            run = self._run
+        if run is not None:
+            run.cancel()
+
+    def _attach(self, run: _Run) -> None:
+        with self._lock:
+            self._run = run
+            cancelled = self._cancelled
+        if cancelled:
+            run.cancel()
 
 
 class _Abort(Exception):
@@ -288,11 +320,14 @@ class MontyExecutor:
         *,
         session_id: str | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
+        control: RunControl | None = None,
     ) -> Outcome:
         """Run one program to completion (or to its first error) and report the outcome."""
         deadline = time.monotonic() + self.limits.timeout
         out = OutputBuffer(self.limits.stdout_bytes)
         run = _Run(self, code, analysis, host, loop, deadline, out)
+        if control is not None:
+            control._attach(run)
         if session_id is None:
             try:
                 live = self._checkout()
@@ -363,6 +398,12 @@ class _Run:
         self.worker_lost = False
         self.started = 0
         self.watch: Watch | None = None
+        self.pid: int | None = None
+        self.cancelled = False
+        # Completed by cancel(): every wait on tools also waits on it, so a cancellation
+        # never sits behind a slow tool.
+        self._wake: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._grace_watch: Watch | None = None
         self._flood = max(self.limits.stdout_bytes * _FLOOD_FACTOR, 8 * 1024 * 1024)
 
     def outcome(self, *, error: ErrorInfo | None = None, value: Any = None) -> Outcome:
@@ -381,10 +422,27 @@ class _Run:
         if self.out.total > self._flood and self.watch is not None:
             self.watch.kill("stdout")
 
+    def cancel(self) -> None:
+        """Interrupt at the next suspension; stop the worker if it keeps computing."""
+        if self.cancelled:
+            return
+        self.cancelled = True
+        if self.abort_error is None:
+            self.abort_error = ErrorInfo(type="Cancelled", message="the execution was cancelled")
+        if not self._wake.done():
+            self._wake.set_result(None)
+        if self.pid is not None:
+            self._grace_watch = self.executor._watchdog.watch(
+                self.pid, time.monotonic() + _CANCEL_GRACE, reason="cancelled"
+            )
+
     def execute(self, live: pm.MontySession, *, imported: set[str]) -> Outcome:
-        pid = live.worker_pid
+        pid = self.pid = live.worker_pid
         if pid is not None:
             self.watch = self.executor._watchdog.watch(pid, self.deadline + _KILL_GRACE)
+            if self.cancelled:  # cancelled before the worker was known
+                self.cancelled = False
+                self.cancel()
         try:
             setup, names = self._setup(imported)
             if setup:
@@ -399,8 +457,9 @@ class _Run:
         except pm.MontyError as exc:
             return self.outcome(error=self._program_error(exc))
         finally:
-            if self.watch is not None:
-                self.watch.cancel()
+            for watch in (self.watch, self._grace_watch):
+                if watch is not None:
+                    watch.cancel()
             for call in self.pending.values():
                 call.future.cancel()
         return self.outcome(value=plain(value))
@@ -472,7 +531,7 @@ class _Run:
         if self.abort_error is None and calls:
             timeout = min(c.deadline for c in calls.values()) - time.monotonic()
             concurrent.futures.wait(
-                [c.future for c in calls.values()],
+                [self._wake, *(c.future for c in calls.values())],
                 timeout=max(timeout, 0),
                 return_when=concurrent.futures.FIRST_COMPLETED,
             )
@@ -493,9 +552,17 @@ class _Run:
 
     def _settle(self, call: _Call, *, wait: bool) -> pm.ExternalSettledResult:
         """Wait for one call (up to its deadline) and turn it into the sandbox's answer."""
+        if wait:
+            concurrent.futures.wait(
+                [call.future, self._wake],
+                timeout=max(call.deadline - time.monotonic(), 0),
+                return_when=concurrent.futures.FIRST_COMPLETED,
+            )
+        if self.abort_error is not None and not call.future.done():
+            call.future.cancel()
+            return self._interrupt()
         try:
-            timeout = max(call.deadline - time.monotonic(), 0) if wait else 0
-            value = call.future.result(timeout=timeout)
+            value = call.future.result(timeout=0)
         except concurrent.futures.TimeoutError:
             call.future.cancel()
             if time.monotonic() >= self.deadline:
@@ -547,6 +614,9 @@ class _Run:
 
     def _crash_error(self, exc: pm.MontyCrashedError) -> ErrorInfo:
         watch = self.watch
+        grace = self._grace_watch
+        if grace is not None and grace.fired:
+            return ErrorInfo(type="Cancelled", message="the execution was cancelled")
         if watch is not None and watch.fired:
             if watch.reason == "stdout":
                 return ErrorInfo(

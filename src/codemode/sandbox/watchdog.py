@@ -57,9 +57,10 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def watch(self, pid: int, deadline: float) -> Watch:
-        """Start watching `pid` until `deadline` (a `time.monotonic()` value)."""
-        watch = Watch(pid=pid, deadline=deadline)
+    def watch(self, pid: int, deadline: float, reason: str = "timeout") -> Watch:
+        """Kill `pid` at `deadline` (a `time.monotonic()` value) unless cancelled first;
+        `reason` tells the driver why."""
+        watch = Watch(pid=pid, deadline=deadline, reason=reason)
         with self._cond:
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -85,7 +86,7 @@ class Watchdog:
                     self._cond.wait(delay)
                     continue
                 heapq.heappop(self._heap)
-                watch.kill("timeout")
+                watch.kill(watch.reason)
 
     def close(self) -> None:
         """Stop the thread."""

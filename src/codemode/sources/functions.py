@@ -155,6 +155,9 @@ class FunctionSource:
             raise ConfigError(f"tool {tool.qualified} does not belong to this source")
         return entry[1]
 
+    async def start(self) -> None:
+        """Nothing to connect: the tools are known from registration."""
+
     async def aclose(self) -> None:
         """Nothing to release: functions hold no resources of ours. Idempotent."""
 
