@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,7 @@ def test_functions_from_a_module_with_a_selection(tmp_path: Path) -> None:
         ("[limits]\ntimeout = -1\n", "timeout"),
         ("[limits]\ntimout = 1\n", "timout"),
         ("[sandbox]\ntype_check = 'yes'\n", "type_check"),
-        ("[servers]\n", "unknown table"),
+        ("[plugins]\n", "unknown table"),
         ("[functions.search]\nmodule = 'codemode.examples.ops'\n", "rename"),
         ("this is not toml", "invalid TOML"),
     ],
@@ -76,3 +77,73 @@ def test_mistakes_are_config_errors(tmp_path: Path, text: str, fragment: str) ->
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_server_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CANARY_TOKEN", "s3cr3t-canary")
+    config = load_config(
+        write(
+            tmp_path,
+            '[servers.fs]\ncommand = "node"\nargs = ["server.js", "${CANARY_TOKEN}"]\n'
+            'env = { TOKEN = "${CANARY_TOKEN}", PORT = 8 }\ncwd = "sub"\ntimeout = 5\n'
+            '[servers.remote]\nurl = "http://127.0.0.1:9/mcp"\n'
+            'headers = { Authorization = "Bearer ${CANARY_TOKEN}" }\n',
+        )
+    )
+    fs, remote = config.servers
+    assert (fs.namespace, fs.command, fs.args) == ("fs", "node", ("server.js", "s3cr3t-canary"))
+    assert fs.env == {"TOKEN": "s3cr3t-canary", "PORT": "8"}
+    assert fs.timeout == 5
+    assert remote.headers == {"Authorization": "Bearer s3cr3t-canary"}
+    assert "s3cr3t" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('[servers.x]\ncommand = "a"\nurl = "http://h/mcp"\n', "either 'command'"),
+        ("[servers.x]\nargs = []\n", "either 'command'"),
+        ('[servers.x]\ncommand = "a"\nenv = { K = "${NOT_SET_ANYWHERE_42}" }\n', "NOT_SET"),
+        ('[servers.x]\ncommand = "a"\ntransport = "carrier-pigeon"\n', "transport"),
+        ('[servers.x]\ncommand = "a"\nretries = 3\n', "retries"),
+        ('[servers.time]\ncommand = "a"\n', "rename"),
+        (
+            '[servers.ops]\ncommand = "a"\n[functions.ops]\nmodule = "codemode.examples.ops"\n',
+            "both a server and functions",
+        ),
+    ],
+)
+def test_server_mistakes(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(write(tmp_path, text))
+
+
+def test_mcp_servers_json_is_accepted_as_is(tmp_path: Path) -> None:
+    path = tmp_path / "claude_desktop_config.json"
+    path.write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "server-filesystem": {"command": "npx", "args": ["-y", "pkg", "/data"]},
+                    "memory": {"command": "npx", "args": ["-y", "@x/server-memory"]},
+                    "remote": {"type": "streamable-http", "url": "http://127.0.0.1:1/mcp"},
+                    "off": {"command": "x", "disabled": True},
+                }
+            }
+        )
+    )
+    config = load_config(path)
+    names = [(s.namespace, s.renamed_from) for s in config.servers]
+    assert names == [
+        ("server_filesystem", "server-filesystem"),
+        ("memory_tools", "memory"),
+        ("remote", None),
+    ]
+    assert config.servers[2].transport == "http"
+
+
+def test_bad_json_config(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text('{"servers": {}}')
+    with pytest.raises(ConfigError, match="mcpServers"):
+        load_config(path)

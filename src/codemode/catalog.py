@@ -51,14 +51,14 @@ RESERVED_NAMES: frozenset[str] = frozenset(
         "text",
         "csv",
         "codemode",
-        # modules and builtins programs commonly use; a namespace must not shadow them
-        "asyncio",
-        "json",
-        "re",
-        "math",
-        "datetime",
-        "time",
-        "random",
+        # modules programs import: a namespace of the same name would replace the module
+        *(
+            "asyncio json re math datetime time random collections itertools functools "
+            "typing dataclasses pathlib base64 hashlib string statistics textwrap uuid "
+            "decimal fractions copy enum heapq bisect csv io operator html urllib fnmatch "
+            "difflib tomllib"
+        ).split(),
+        # builtins programs commonly use
         "print",
         "len",
         "list",

@@ -1,6 +1,15 @@
 """`codemode.toml`: the tools, limits and options of a deployment, in one file.
 
 ```toml
+[servers.fs]                        # an upstream MCP server over stdio, namespace "fs"
+command = "npx"
+args = ["-y", "@modelcontextprotocol/server-filesystem", "/data"]
+env = { API_TOKEN = "${API_TOKEN}" }  # ${VAR} is read from the environment at load time
+
+[servers.tickets]                   # ... or over streamable HTTP (url ending in /sse: SSE)
+url = "https://tickets.example/mcp"
+headers = { Authorization = "Bearer ${TICKETS_TOKEN}" }
+
 [functions.ops]                     # namespace "ops"
 module = "mypkg.ops"                # a module, or a path to a .py file (relative to this file)
 functions = ["search_logs"]         # optional: only these (default: every public function)
@@ -13,26 +22,37 @@ type_check = false                  # also run the full type checker before each
 max_workers = 4
 session_ttl = 3600
 ```
+
+A Claude-Desktop / Cursor style JSON file (`{"mcpServers": {"name": {...}}}`) is accepted
+as-is: server names become namespaces (`server-fs` -> `server_fs`), and a name that would
+shadow a sandbox global (`memory`, `time`, ...) gets a `_tools` suffix.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from codemode.catalog import RESERVED_NAMES, check_namespace, to_identifier
 from codemode.core import CodeMode
 from codemode.errors import ConfigError
 from codemode.limits import Limits
 from codemode.sources.functions import load_module, public_functions
 
-__all__ = ["Config", "FunctionsConfig", "data_dir", "load_config"]
+__all__ = ["Config", "FunctionsConfig", "ServerConfig", "data_dir", "load_config"]
 
-_TOP_LEVEL = {"functions", "limits", "sandbox"}
+_TOP_LEVEL = {"functions", "limits", "sandbox", "servers"}
+_SERVER_KEYS = {"command", "args", "env", "cwd", "url", "headers", "transport", "timeout"}
+Transport = Literal["stdio", "http", "sse"]
+_TRANSPORTS: dict[str, Transport] = {"stdio": "stdio", "http": "http", "sse": "sse"}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SANDBOX_KEYS: dict[str, type | tuple[type, ...]] = {
     "type_check": bool,
     "max_workers": int,
@@ -50,12 +70,37 @@ class FunctionsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ServerConfig:
+    """A `[servers.NAMESPACE]` table (or one entry of `mcpServers`)."""
+
+    namespace: str
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    transport: Transport | None = None
+    timeout: float = 30.0
+    """Seconds to wait for the server to start and list its tools."""
+    renamed_from: str | None = None
+    """The name in the file, when it had to change to become a namespace."""
+
+    def __repr__(self) -> str:
+        # env, headers and args often hold credentials: never print their values.
+        if self.url is not None:
+            return f"ServerConfig({self.namespace!r}, url={self.url.split('?')[0]!r})"
+        return f"ServerConfig({self.namespace!r}, command={self.command!r}, {len(self.args)} args)"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """A parsed configuration file."""
 
     path: Path | None = None
     """The file it came from (relative module paths resolve against its folder)."""
     functions: tuple[FunctionsConfig, ...] = ()
+    servers: tuple[ServerConfig, ...] = ()
     limits: Limits = dataclasses.field(default_factory=Limits)
     type_check: bool = False
     max_workers: int | None = None
@@ -71,6 +116,21 @@ class Config:
         )
         base = self.path.parent if self.path else Path.cwd()
         try:
+            for server in self.servers:
+                cwd = server.cwd
+                if cwd is not None and not Path(cwd).is_absolute():
+                    cwd = str(base / cwd)
+                cm.add_mcp(
+                    server.namespace,
+                    command=server.command,
+                    args=server.args,
+                    env=server.env or None,
+                    cwd=cwd,
+                    url=server.url,
+                    headers=server.headers or None,
+                    transport=server.transport,
+                    connect_timeout=server.timeout,
+                )
             for table in self.functions:
                 module = load_module(table.module, base_dir=base)
                 for fn in public_functions(module, table.functions):
@@ -98,11 +158,45 @@ def load_config(path: str | Path) -> Config:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config {str(file)!r}: {exc.strerror or exc}") from None
+    if file.suffix == ".json" or text.lstrip().startswith("{"):
+        return _json_config(file, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}") from None
     return parse_config(data, path=file.resolve())
+
+
+def _json_config(file: Path, text: str) -> Config:
+    """A Claude-Desktop / Cursor style `{"mcpServers": {...}}` file, as-is."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{file}: invalid JSON: {exc}") from None
+    servers = data.get("mcpServers") if isinstance(data, dict) else None
+    if not isinstance(servers, dict):
+        raise ConfigError(f'{file}: expected an object with an "mcpServers" object')
+    out = []
+    for name, entry in servers.items():
+        label = f"{file}: mcpServers.{name}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{label} must be an object")
+        if entry.get("disabled") is True:
+            continue
+        namespace = to_identifier(name)
+        if namespace in RESERVED_NAMES or namespace.startswith("_"):
+            namespace = namespace.strip("_") + "_tools"
+        table = {k: v for k, v in entry.items() if k in _SERVER_KEYS}
+        kind = entry.get("type")
+        if kind in ("http", "streamable-http", "streamableHttp"):
+            table["transport"] = "http"
+        elif kind == "sse":
+            table["transport"] = "sse"
+        server = _server(label, namespace, table)
+        if namespace != name:
+            server = dataclasses.replace(server, renamed_from=name)
+        out.append(server)
+    return Config(path=file.resolve(), servers=tuple(out))
 
 
 def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config:
@@ -115,6 +209,17 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
             f"expected {', '.join(sorted(_TOP_LEVEL))}"
         )
     functions = tuple(_functions(where, data.get("functions", {})))
+    servers = tuple(
+        _server(f"{where}: [servers.{name}]", name, table)
+        for name, table in _table(where, "servers", data.get("servers", {})).items()
+    )
+    taken = {f.namespace for f in functions}
+    for server in servers:
+        check_namespace_or_config_error(where, server.namespace)
+        if server.namespace in taken:
+            raise ConfigError(
+                f"{where}: namespace {server.namespace!r} is both a server and functions"
+            )
     limits_table = _table(where, "limits", data.get("limits", {}))
     try:
         limits = Limits.from_mapping(limits_table)
@@ -133,6 +238,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
     return Config(
         path=path,
         functions=functions,
+        servers=servers,
         limits=limits,
         type_check=sandbox.get("type_check", False),
         max_workers=sandbox.get("max_workers"),
@@ -173,3 +279,72 @@ def _functions(where: str, tables: Any) -> list[FunctionsConfig]:
             )
         )
     return out
+
+
+def check_namespace_or_config_error(where: str, namespace: str) -> None:
+    """`check_namespace`, with the file named in the message."""
+    try:
+        check_namespace(namespace)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _expand(label: str, value: str) -> str:
+    """Replace `${VAR}` with the environment variable's value (a missing one is an error)."""
+
+    def lookup(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ConfigError(f"{label}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENV_REF.sub(lookup, value)
+
+
+def _strings(label: str, key: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str | int | float) for k, v in value.items()
+    ):
+        raise ConfigError(f"{label}: {key!r} must be a table of strings")
+    return {k: _expand(f"{label} {key}.{k}", str(v)) for k, v in value.items()}
+
+
+def _server(label: str, namespace: str, table: Any) -> ServerConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{label} must be a table")
+    unknown = sorted(set(table) - _SERVER_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{label}: unknown key(s) {', '.join(unknown)}; expected "
+            f"{', '.join(sorted(_SERVER_KEYS))}"
+        )
+    command, url = table.get("command"), table.get("url")
+    if (command is None) == (url is None):
+        raise ConfigError(f"{label}: give either 'command' (stdio) or 'url' (HTTP), not both")
+    if command is not None and (not isinstance(command, str) or not command):
+        raise ConfigError(f"{label}: 'command' must be a non-empty string")
+    if url is not None and (not isinstance(url, str) or "://" not in url):
+        raise ConfigError(f"{label}: 'url' must be an http(s) URL")
+    args = table.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str | int | float) for a in args):
+        raise ConfigError(f"{label}: 'args' must be a list of strings")
+    transport = _TRANSPORTS.get(table.get("transport", ""))
+    if table.get("transport") is not None and transport is None:
+        raise ConfigError(f"{label}: 'transport' must be one of {', '.join(sorted(_TRANSPORTS))}")
+    timeout = table.get("timeout", 30.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError(f"{label}: 'timeout' must be a positive number of seconds")
+    cwd = table.get("cwd")
+    if cwd is not None and not isinstance(cwd, str):
+        raise ConfigError(f"{label}: 'cwd' must be a path")
+    return ServerConfig(
+        namespace=namespace,
+        command=_expand(label, command) if command else None,
+        args=tuple(_expand(f"{label} args", str(a)) for a in args),
+        env=_strings(label, "env", table.get("env", {})),
+        cwd=cwd,
+        url=_expand(label, url) if url else None,
+        headers=_strings(label, "headers", table.get("headers", {})),
+        transport=transport,
+        timeout=float(timeout),
+    )
