@@ -102,3 +102,29 @@ def test_session_persists_across_invocations(
     assert capsys.readouterr().out == "10\n"
     assert main(["exec", "--config", EXAMPLE, "--session", "other", "n"]) == 1
     assert len(list((tmp_path / "home" / "sessions").iterdir())) == 2
+
+
+def test_doctor_reports_each_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "codemode.toml"
+    config.write_text(
+        "[servers.broken]\n"
+        'command = "definitely-not-a-command-xyz"\n'
+        "timeout = 5\n"
+        "[servers.logs]\n"
+        f"command = {json.dumps(sys.executable)}\n"
+        'args = ["-m", "codemode.examples.logs_server"]\n'
+        "[functions.ops]\n"
+        'module = "codemode.examples.ops"\n'
+        'functions = ["list_tickets"]\n'
+    )
+    assert main(["doctor", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL broken" in out
+    assert "ok   logs    ready (2 tools)" in out
+    assert "ok   ops     ready (1 tool)" in out
+    assert "runs programs" in out
+    # The working servers still serve: a failing one blocks nothing.
+    assert main(["exec", "--config", str(config), "len(logs.list_services())"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "5\n"
+    assert "server 'broken' failed" in captured.err

@@ -20,6 +20,7 @@ def test_all_is_exactly_the_public_surface() -> None:
         "results",
         "sandbox",
         "search",
+        "server",
         "sources",
         "typegen",
         "examples",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,6 +24,7 @@ from codemode import CodeMode
 from codemode.catalog import Caller, Tool
 from codemode.cli import main
 from codemode.server import build_server, execute_description
+from codemode.tokens import count_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = str(ROOT / "examples" / "codemode.toml")
@@ -99,12 +98,7 @@ async def tools_list_tokens(cm: CodeMode) -> int:
         async with Client(build_server(cm)) as client:
             listed = await client.list_tools()
     wire = [t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in listed.tools]
-    with warnings.catch_warnings():
-        # bpe_openai loads its tables with importlib.resources' deprecated API
-        warnings.simplefilter("ignore", DeprecationWarning)
-        bpe_openai = pytest.importorskip("bpe_openai")  # the `bench` extra
-        encoding = bpe_openai.get_encoding("o200k_base")
-    return len(encoding.encode(json.dumps({"tools": wire})))
+    return count_tokens({"tools": wire})
 
 
 # ------------------------------------------------------------------------------ tools/list

@@ -49,10 +49,10 @@ _START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 def _make_logs() -> list[LogEntry]:
     rng = random.Random(7)
     logs: list[LogEntry] = []
-    for i in range(500):
-        at = _START + timedelta(minutes=3 * i)
-        if i % 23 == 5:
-            service, message = _ERRORS[(i // 23) % len(_ERRORS)]
+    for i in range(2000):
+        at = _START + timedelta(seconds=45 * i)
+        if i % 9 == 5:
+            service, message = _ERRORS[(i // 9) % len(_ERRORS)]
             level: Level = "error"
         else:
             service = rng.choice(_SERVICES)
