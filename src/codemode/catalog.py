@@ -304,6 +304,15 @@ class Catalog:
         """Namespace names, sorted."""
         return sorted(self._namespaces)
 
+    def description(self, namespace: str) -> str:
+        """One line about a namespace, from its sources (empty when none says anything)."""
+        for source in self._sources:
+            if source.namespace == namespace:
+                text = getattr(source, "description", "")
+                if isinstance(text, str) and text.strip():
+                    return " ".join(text.split())
+        return ""
+
     def tools(self, namespace: str | None = None) -> list[Tool]:
         """Every tool, or those of one namespace, sorted by qualified name."""
         if namespace is not None:

@@ -67,6 +67,8 @@ class FunctionsConfig:
     namespace: str
     module: str
     functions: tuple[str, ...] | None = None
+    description: str | None = None
+    """What the namespace is for, in one line (default: the module docstring's first line)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,8 +135,12 @@ class Config:
                 )
             for table in self.functions:
                 module = load_module(table.module, base_dir=base)
-                for fn in public_functions(module, table.functions):
-                    cm.add_function(fn, namespace=table.namespace)
+                doc = (module.__doc__ or "").strip()
+                cm.add_functions(
+                    table.namespace,
+                    public_functions(module, table.functions),
+                    description=table.description or doc.split("\n\n")[0].replace("\n", " "),
+                )
         except BaseException:
             cm.close()
             raise
@@ -258,11 +264,15 @@ def _functions(where: str, tables: Any) -> list[FunctionsConfig]:
         label = f"{where}: [functions.{namespace}]"
         if not isinstance(table, dict):
             raise ConfigError(f"{label} must be a table with a 'module' key")
-        extra = sorted(set(table) - {"module", "path", "functions"})
+        extra = sorted(set(table) - {"module", "path", "functions", "description"})
         if extra:
             raise ConfigError(
-                f"{label}: unknown key(s) {', '.join(extra)}; expected module, functions"
+                f"{label}: unknown key(s) {', '.join(extra)}; "
+                "expected module, functions, description"
             )
+        description = table.get("description")
+        if description is not None and not isinstance(description, str):
+            raise ConfigError(f"{label}: 'description' must be a string")
         module = table.get("module", table.get("path"))
         if not isinstance(module, str) or not module:
             raise ConfigError(f"{label}: 'module' must name a module or a .py file")
@@ -276,6 +286,7 @@ def _functions(where: str, tables: Any) -> list[FunctionsConfig]:
                 namespace=namespace,
                 module=module,
                 functions=tuple(names) if names is not None else None,
+                description=description,
             )
         )
     return out

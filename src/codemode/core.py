@@ -121,9 +121,23 @@ class CodeMode:
         self._function_sources[namespace] = source
         return tool
 
-    def add_functions(self, namespace: str, functions: Iterable[Callable[..., Any]]) -> list[Tool]:
-        """Register several functions in one namespace."""
-        return [self.add_function(fn, namespace=namespace) for fn in functions]
+    def add_functions(
+        self,
+        namespace: str,
+        functions: Iterable[Callable[..., Any]],
+        *,
+        description: str | None = None,
+    ) -> list[Tool]:
+        """Register several functions in one namespace; `description` says in one line
+        what the namespace is for (shown in the `execute` tool's overview)."""
+        tools = [self.add_function(fn, namespace=namespace) for fn in functions]
+        if description is not None and namespace in self._function_sources:
+            self._function_sources[namespace].description = description
+        return tools
+
+    def namespace_description(self, namespace: str) -> str:
+        """One line about a namespace (an MCP server's instructions, a module's docstring)."""
+        return self.catalog.description(namespace)
 
     def add_source(self, source: Source) -> None:
         """Register a `Source`; it is started, and its tools registered, by `start()` or

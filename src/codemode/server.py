@@ -424,7 +424,7 @@ def execute_description(cm: CodeMode) -> str:
 
 
 def _namespace_overview(cm: CodeMode) -> list[str]:
-    """`Namespaces:` then one `name (N tools): tool names` line per namespace, most tools
+    """`Namespaces:` then one `name (N tools): description` line per namespace, most tools
     first: at most 30 lines of at most 100 characters, within a fixed token budget; the
     namespaces left out are counted."""
     spaces = sorted(
@@ -438,7 +438,7 @@ def _namespace_overview(cm: CodeMode) -> list[str]:
     lines = ["Namespaces:"]
     used = 0
     for namespace, tools in spaces[:_MAX_NAMESPACE_LINES]:
-        line = _namespace_line(namespace, tools, per_line)
+        line = _namespace_line(namespace, tools, cm.namespace_description(namespace), per_line)
         used += _estimate_tokens(line) + 1  # and the newline
         if used > _NAMESPACE_TOKENS:
             break
@@ -448,19 +448,24 @@ def _namespace_overview(cm: CodeMode) -> list[str]:
     return lines
 
 
-def _namespace_line(namespace: str, tools: Sequence[CatalogTool], tokens: int) -> str:
-    """`name (N tools): a, b, ...` with as many tool names as fit in `tokens` and 100 chars."""
+def _namespace_line(
+    namespace: str, tools: Sequence[CatalogTool], description: str, tokens: int
+) -> str:
+    """`name (N tools): what it is for`, within `tokens` and 100 characters.
+
+    The line describes the namespace (its server's instructions, its module's docstring),
+    not its tools, so its length does not grow with the tool count: `search` finds tools.
+    """
     head = f"{namespace} ({_count(len(tools), 'tool')})"
-    kept: list[str] = []
-    for i, tool in enumerate(tools):
-        more = ", ..." if i < len(tools) - 1 else ""
-        candidate = f"{head}: {', '.join([*kept, tool.identifier])}{more}"
-        if len(candidate) > _LINE_CHARS or _estimate_tokens(candidate) > tokens:
-            break
-        kept.append(tool.identifier)
-    if not kept:
+    if not description:
         return head
-    return f"{head}: {', '.join(kept)}" + (", ..." if len(kept) < len(tools) else "")
+    line = f"{head}: {description}"
+    while len(line) > _LINE_CHARS or _estimate_tokens(line) > tokens:
+        cut = line[: min(len(line), _LINE_CHARS) - 4].rsplit(" ", 1)[0]
+        if len(cut) <= len(head) + 2:
+            return head
+        line = cut + " ..."
+    return line
 
 
 def _estimate_tokens(text: str) -> int:

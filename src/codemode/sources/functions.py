@@ -79,6 +79,9 @@ class _Param:
 class FunctionSource:
     """A namespace of tools backed by Python functions (implements `Source`)."""
 
+    description: str = ""
+    """One line about the namespace, for overviews (e.g. the module docstring's first line)."""
+
     def __init__(self, namespace: str) -> None:
         # Checked here as well as by the catalog so a bad name fails where it is written.
         check_namespace(namespace)

@@ -196,6 +196,12 @@ class MCPSource:
         """`stopped`, `starting`, `ready` or `failed: <reason>` (for `codemode doctor`)."""
         return self._status
 
+    @property
+    def description(self) -> str:
+        """One line about the server (its instructions, else its title or name), for
+        overviews; empty before the first connection."""
+        return getattr(self, "_description", "")
+
     def tools(self) -> Sequence[Tool]:
         """The tools as last listed, in the server's order; empty before `start()`."""
         return self._tools
@@ -334,6 +340,7 @@ class MCPSource:
             with conn.scope:
                 async with self._session(conn) as client:
                     conn.client = client
+                    self._description = _describe(client.instructions, client.server_info)
                     listing = await self._list_all(client)
                     if conn.ready.done():  # abandoned while starting
                         return
@@ -652,3 +659,16 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def _describe(instructions: str | None, info: Any) -> str:
+    """The first sentence of the server's instructions, else its title or name."""
+    text = " ".join((instructions or "").split())
+    if text:
+        first = text.split(". ")[0].rstrip(".")
+        return first[:120]
+    for attr in ("title", "name"):
+        value = getattr(info, attr, None)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:120]
+    return ""
