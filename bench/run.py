@@ -11,7 +11,10 @@ It measures, in one process and one run:
 3. per-tool-call overhead for sync and async tools (N-call program vs 0-call program);
 4. ten 0.2 s tool calls gathered with `asyncio.gather` (async and sync tools);
 5. the same workloads through fastmcp's CodeMode transform, at two levels (its sandbox
-   provider alone, and its `execute` tool through an in-memory MCP client), as ratios.
+   provider alone, and its `execute` tool through an in-memory MCP client), as ratios;
+6. `codemode serve`'s tools/list tokens in front of 3, 100 and 1,000 upstream MCP tools,
+   against those tools' own definitions (bench/gateway.py);
+7. `execute` through `codemode serve` over stdio vs `cm.execute` in-process, interleaved.
 
 It overwrites bench/RESULTS.md and prints a summary. Every number comes from this run.
 """
@@ -31,6 +34,14 @@ from typing import Any, TypeVar
 from fastmcp import Client, FastMCP
 from fastmcp.experimental.transforms.code_mode import CodeMode as FastMCPCodeMode
 from fastmcp.experimental.transforms.code_mode import MontySandboxProvider
+from gateway import (
+    GatewayResults,
+    bench_gateway,
+    gateway_method,
+    gateway_targets,
+    render_gateway,
+    stdio_overhead_ms,
+)
 from harness import Stats, Variant, atime_rounds, time_rounds
 from report import Target, machine_info, markdown_table, stats_table
 from workloads import (
@@ -91,6 +102,7 @@ class Results:
     gather: dict[str, Stats]
     engine: dict[str, dict[str, Stats]]
     mcp: dict[str, dict[str, Stats]]
+    gateway: GatewayResults
 
 
 # -- setup ------------------------------------------------------------------------------
@@ -313,6 +325,7 @@ def build_targets(results: Results) -> list[Target]:
             "×",
             higher_is_better=True,
         ),
+        *gateway_targets(results.gateway),
     ]
 
 
@@ -431,11 +444,11 @@ included), called from the same event loop, interleaved with fastmcp's runs.
 `slow_sync` and `server.add_transform(CodeMode())` (fastmcp defaults: `search` and
 `get_schema` discovery tools, `max_tool_calls=50`), called with an in-memory
 `fastmcp.Client(server)`: `await client.call_tool("execute", {{"code": ...}})`. fastmcp
-programs call tools as `(await call_tool("add", {{"a": i, "b": 1}}))["result"]`. codemode
-has no MCP server yet, so its side of this comparison is `await cm.aexecute(code)` on the
-same event loop — an equally thin async path, but without any MCP protocol layer; the ratio
-therefore includes fastmcp's MCP client/server overhead, which a future codemode MCP server
-would also pay in part.
+programs call tools as `(await call_tool("add", {{"a": i, "b": 1}}))["result"]`. codemode's
+side of this comparison is `await cm.aexecute(code)` on the same event loop — an equally
+thin async path, but without any MCP protocol layer; the ratio therefore includes fastmcp's
+MCP client/server overhead, which codemode's own MCP server also pays in part (section 7
+measures it, over stdio).
 
 Gather workloads (`asyncio.gather` of {len(gather_expected())} calls to a tool that sleeps
 {SLOW_SECONDS} s) are too slow for many iterations: {GATHER_ROUNDS} timed runs each; the
@@ -477,16 +490,18 @@ def render(results: Results, machine: dict[str, str], started: datetime, elapsed
         render_engine_overhead(results),
         "### 5b. Through MCP in-process: `await cm.aexecute` vs fastmcp `execute` via "
         "`fastmcp.Client(server)`",
-        "codemode's own MCP server is not built yet, so codemode is measured through "
-        "`await cm.aexecute(...)`, not through MCP.",
+        "codemode is measured through `await cm.aexecute(...)`, without an MCP layer; its "
+        "own MCP server (`codemode serve`, over stdio) is measured in section 7.",
         comparison_table(
             results.mcp,
             {"1+1": '"1+1"', "seq": f"{SEQ_CALLS} sequential calls to `add`"},
         ),
         "Reference (no target): gathered slow calls through the same async paths.",
         render_mcp_gather(results),
+        *render_gateway(results.gateway, 6),
         "## Method",
         METHOD.strip(),
+        gateway_method(),
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -507,6 +522,15 @@ def print_summary(results: Results) -> None:
                 f"{level} {key}: codemode p50 {pair['codemode'].p50_ms:.3f} ms, "
                 f"fastmcp p50 {pair['fastmcp'].p50_ms:.3f} ms, ratio {ratio(pair):.1f}×"
             )
+    for c in results.gateway.catalog:
+        print(
+            f"tools/list, {c.upstream_tools} upstream tools: codemode {c.codemode_tokens} "
+            f"tokens, upstream definitions {c.upstream_tokens} tokens"
+        )
+    for key in results.gateway.execute:
+        print(
+            f"execute {key}: stdio − library p50 {stdio_overhead_ms(results.gateway, key):.3f} ms"
+        )
     print(f"wrote {RESULTS_PATH}")
 
 
@@ -531,6 +555,7 @@ def run_all(cm: CodeMode) -> Results:
         gather=step("gather", bench_gather, cm),
         engine=step("fastmcp engine only", bench_engine, cm),
         mcp=step("fastmcp through MCP", bench_mcp, cm),
+        gateway=step("codemode serve over stdio", lambda _: bench_gateway(), cm),
     )
 
 
