@@ -142,6 +142,10 @@ class Tool:
     """Behaviour hints (read-only, destructive, idempotent)."""
     tags: tuple[str, ...] = ()
     """Free-form labels from the source (OpenAPI tags, ...), used by search."""
+    endpoint: str | None = None
+    """For API operations, the HTTP method and path (`GET /repos/{owner}/{repo}/issues`)."""
+    deprecated: bool = False
+    """The source marks the tool as deprecated (search ranks it lower)."""
 
     def __post_init__(self) -> None:
         if not self.identifier:
