@@ -109,7 +109,7 @@ def test_server_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ('[servers.time]\ncommand = "a"\n', "rename"),
         (
             '[servers.ops]\ncommand = "a"\n[functions.ops]\nmodule = "codemode.examples.ops"\n',
-            "both a server and functions",
+            "declared twice",
         ),
     ],
 )
@@ -147,3 +147,51 @@ def test_bad_json_config(tmp_path: Path) -> None:
     path.write_text('{"servers": {}}')
     with pytest.raises(ConfigError, match="mcpServers"):
         load_config(path)
+
+
+API = '[openapi.x]\nspec = "a.json"\n'
+
+
+def test_openapi_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CANARY_TOKEN", "s3cr3t-canary")
+    config = load_config(
+        write(
+            tmp_path,
+            '[openapi.github]\nspec = "specs/github.json"\nbase_url = "https://api.github.com"\n'
+            'auth = { type = "bearer", token = "${CANARY_TOKEN}" }\nallowed_hosts = ["x.io"]\n'
+            '[openapi.shop]\nspec = "https://shop.example/openapi.yaml"\nauth = { type = "api_key",'
+            ' name = "X-Key", value = "${CANARY_TOKEN}", in = "query" }\n',
+        )
+    )
+    github, shop = config.openapi
+    assert (github.namespace, github.spec) == ("github", "specs/github.json")
+    assert github.allowed_hosts == ("x.io",)
+    assert github.auth == {"type": "bearer", "token": "s3cr3t-canary"}
+    assert shop.auth == {
+        "type": "api_key",
+        "name": "X-Key",
+        "value": "s3cr3t-canary",
+        "in": "query",
+    }
+    assert "s3cr3t" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[openapi.x]\n", "'spec'"),
+        (API + 'auth = { type = "magic" }\n', "type = one of"),
+        (API + 'auth = { type = "bearer" }\n', "needs token"),
+        (API + 'auth = { type = "basic", username = "u", password = "p", x = 1 }\n', "not take x"),
+        (
+            API + 'auth = { type = "api_key", name = "k", value = "v", in = "body" }\n',
+            "header, query",
+        ),
+        (API + 'base_url = "api.example.com"\n', "base_url"),
+        (API + "retries = 2\n", "retries"),
+        (API.replace(".x]", ".ops]") + '[functions.ops]\nmodule = "m"\n', "declared twice"),
+    ],
+)
+def test_openapi_mistakes(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(write(tmp_path, text))

@@ -6,6 +6,8 @@ import ast
 import asyncio
 import functools
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -164,3 +166,66 @@ def test_namespace_taken_twice_is_refused() -> None:
         cm.add_source(SlowSource("dup", delay=0))
         with pytest.raises(ConfigError, match="already registered"):
             cm.add_source(SlowSource("dup", delay=0))
+
+
+class PagedSource:
+    """An API-like source whose tool pages through numbers."""
+
+    namespace = "api"
+
+    def __init__(self) -> None:
+        schema = {
+            "type": "object",
+            "properties": {"page_size": {"type": "integer"}},
+            "required": ["page_size"],
+        }
+        self._tool = Tool(namespace="api", name="list-items", input_schema=schema)
+        self.pages_requested: list[int] = []
+
+    def tools(self) -> list[Tool]:
+        return [self._tool]
+
+    def caller(self, tool: Tool) -> Caller:
+        async def first_page(arguments: dict[str, Any]) -> list[int]:
+            return list(range(arguments["page_size"]))
+
+        return first_page
+
+    def paginator(self, tool: Tool) -> Callable[[dict[str, Any], int], Awaitable[list[Any]]]:
+        async def pages(arguments: dict[str, Any], max_pages: int) -> list[Any]:
+            self.pages_requested.append(max_pages)
+            return list(range(arguments["page_size"] * max_pages))
+
+        return pages
+
+    async def start(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+
+def test_paginate_collects_pages_through_the_source() -> None:
+    source = PagedSource()
+    with CodeMode() as cm:
+        cm.add_source(source)
+        result = cm.execute("paginate(api.list_items, page_size=2, max_pages=3)")
+        assert result.result == [0, 1, 2, 3, 4, 5], result.error
+        assert [c.tool for c in result.tool_calls] == ["paginate"]
+        awaited = cm.execute("await paginate(api.list_items, page_size=1)")
+        assert awaited.result == list(range(10))
+        assert source.pages_requested == [3, 10]
+        refused = cm.execute("paginate(api.list_items, pagesize=2)")
+        assert refused.error is not None
+        assert refused.error.parameter in {"pagesize", "page_size"}
+        assert "'pagesize'" in refused.error.message
+        assert source.pages_requested == [3, 10]  # refused before anything ran
+
+
+def test_paginate_needs_a_paginating_source() -> None:
+    with CodeMode() as cm:
+        cm.add_function(greet, namespace="people")
+        result = cm.execute("paginate(people.greet, name='x')")
+        assert result.error is not None
+        assert (result.error.type, result.error.tool) == ("ToolError", "people.greet")
+        assert cm.execute("paginate('nope')").error is not None

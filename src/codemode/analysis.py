@@ -170,9 +170,15 @@ class _Walker(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         spec_name = self._tool_of(node.func)
-        if spec_name is not None:
+        paginated = self._paginated_tool(node)
+        if paginated is not None:
+            # paginate(ns.tool, max_pages=..., **arguments) takes the tool's arguments.
+            self.tool_calls.append(node)
+            self._check_call(node, paginated, skip={"max_pages"}, first_is_tool=True)
+        elif spec_name is not None:
             self.tool_calls.append(node)
             self._check_call(node, spec_name)
+        if spec_name is not None or paginated is not None:
             parent = self.parents.get(id(node))
             if isinstance(parent, ast.Await):
                 self.concurrent.add(id(node))
@@ -222,6 +228,14 @@ class _Walker(ast.NodeVisitor):
             return func.attr in _CONCURRENT_CALLS
         return isinstance(func, ast.Name) and func.id in _CONCURRENT_CALLS
 
+    def _paginated_tool(self, node: ast.Call) -> str | None:
+        func = node.func
+        if not (
+            isinstance(func, ast.Name) and func.id == "paginate" and "paginate" not in self.rebound
+        ):
+            return None
+        return self._tool_of(node.args[0]) if node.args else None
+
     def _tool_of(self, func: ast.expr) -> str | None:
         """The qualified name a call expression targets, if it is a tool."""
         if (
@@ -248,7 +262,14 @@ class _Walker(ast.NodeVisitor):
             )
         )
 
-    def _check_call(self, node: ast.Call, qualified: str) -> None:
+    def _check_call(
+        self,
+        node: ast.Call,
+        qualified: str,
+        *,
+        skip: frozenset[str] | set[str] = frozenset(),
+        first_is_tool: bool = False,
+    ) -> None:
         namespace, _, identifier = qualified.partition(".")
         tools = self.namespaces.get(namespace, {})
         spec = tools.get(identifier)
@@ -263,15 +284,18 @@ class _Walker(ast.NodeVisitor):
                 None,
             )
             return
-        named = {kw.arg: kw for kw in node.keywords if kw.arg is not None}
+        named = {kw.arg: kw for kw in node.keywords if kw.arg is not None and kw.arg not in skip}
         complete = all(kw.arg is not None for kw in node.keywords)  # no **splat
-        for parameter, message in argument_problems(spec, len(node.args), named, complete=complete):
+        positional = node.args[1:] if first_is_tool else node.args
+        for parameter, message in argument_problems(
+            spec, len(positional), named, complete=complete
+        ):
             if parameter is None:
-                at: ast.AST = node.args[0]
+                at: ast.AST = positional[0]
             else:
                 at = named.get(parameter, node)
             self._problem(at, message, qualified, parameter)
-        if node.args:
+        if positional:
             return
         for name, kw in named.items():
             schema = spec.parameters.get(name)

@@ -26,7 +26,10 @@ from codemode.catalog import Catalog, Entry
 from codemode.errors import ToolError
 from codemode.typegen import parameter_names
 
-__all__ = ["Bridge", "EventLoopThread", "redact"]
+__all__ = ["PAGINATE", "Bridge", "EventLoopThread", "redact"]
+
+PAGINATE = "paginate"
+"""The sandbox global that calls a tool page after page."""
 
 Future = concurrent.futures.Future
 
@@ -103,9 +106,9 @@ class Bridge:
         return self._specs
 
     def is_tool(self, name: str) -> bool:
-        """True when `name` is a qualified tool name."""
+        """True when `name` is a qualified tool name (or `paginate`, which calls one)."""
         self._refresh()
-        return name in self._bindings
+        return name in self._bindings or name == PAGINATE
 
     # -- dispatch -----------------------------------------------------------------------
 
@@ -122,6 +125,8 @@ class Bridge:
         coroutine callers; it must be running in another thread.
         """
         self._refresh()
+        if name == PAGINATE:
+            return self._paginate(args, kwargs, loop)
         binding = self._bindings.get(name)
         if binding is None:
             return _done(self._builtin, name, args, kwargs)
@@ -137,6 +142,46 @@ class Bridge:
             coro = _guarded_async(caller, arguments, qualified)
             return asyncio.run_coroutine_threadsafe(coro, loop)
         return self._thread_pool().submit(_guarded_sync, caller, arguments, qualified)
+
+    def _paginate(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        loop: asyncio.AbstractEventLoop | None,
+    ) -> Future[Any]:
+        """`paginate(ns.tool, max_pages=10, **arguments)`: every page's items, one list.
+
+        A tool handed out of the sandbox arrives as its qualified name. The arguments are
+        checked against the tool's schema like a direct call; the tool's source follows
+        its API's pagination (Link headers, cursors, page numbers).
+        """
+        usage = "paginate(ns.tool, max_pages=10, **arguments)"
+        if len(args) != 1 or not isinstance(args[0], str):
+            return _failed(ToolError(f"{usage}: pass the tool itself as the only positional"))
+        binding = self._bindings.get(args[0])
+        if binding is None:
+            return _failed(ToolError(f"{usage}: {args[0]!r} is not a tool"))
+        qualified = binding.spec.qualified
+        max_pages = kwargs.pop("max_pages", 10)
+        if isinstance(max_pages, bool) or not isinstance(max_pages, int) or not max_pages >= 1:
+            return _failed(ToolError(f"{usage}: max_pages must be a positive integer"))
+        paginator = getattr(binding.entry.source, "paginator", None)
+        if paginator is None:
+            return _failed(
+                ToolError(
+                    f"{qualified} cannot be paginated automatically; call it in a loop",
+                    tool=qualified,
+                )
+            )
+        try:
+            arguments = self._arguments(binding, (), kwargs)
+        except ToolError as exc:
+            return _failed(exc)
+        if loop is None:
+            return _failed(ToolError(f"{qualified}: no event loop to run paginate()"))
+        pages = paginator(binding.entry.tool)
+        coro = _guarded_async(lambda a: pages(a, max_pages), arguments, qualified)
+        return asyncio.run_coroutine_threadsafe(coro, loop)
 
     def _arguments(
         self, binding: _Binding, args: tuple[Any, ...], kwargs: dict[str, Any]

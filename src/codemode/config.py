@@ -10,6 +10,15 @@ env = { API_TOKEN = "${API_TOKEN}" }  # ${VAR} is read from the environment at l
 url = "https://tickets.example/mcp"
 headers = { Authorization = "Bearer ${TICKETS_TOKEN}" }
 
+[openapi.github]                    # every operation of an OpenAPI document, namespace "github"
+spec = "specs/github.json"          # a path (relative to this file), an URL; JSON or YAML
+base_url = "https://api.github.com" # default: the document's first server
+auth = { type = "bearer", token = "${GITHUB_TOKEN}" }
+# auth = { type = "api_key", name = "X-API-Key", value = "${KEY}", in = "header" }  # or query
+# auth = { type = "basic", username = "me", password = "${PASSWORD}" }
+# auth = { type = "oauth2_client_credentials", token_url = "...", client_id = "...",
+#          client_secret = "${SECRET}", scopes = ["read"] }
+
 [functions.ops]                     # namespace "ops"
 module = "mypkg.ops"                # a module, or a path to a .py file (relative to this file)
 functions = ["search_logs"]         # optional: only these (default: every public function)
@@ -48,7 +57,14 @@ from codemode.sources.functions import load_module, public_functions
 
 __all__ = ["Config", "FunctionsConfig", "ServerConfig", "data_dir", "load_config"]
 
-_TOP_LEVEL = {"functions", "limits", "sandbox", "servers"}
+_TOP_LEVEL = {"functions", "limits", "openapi", "sandbox", "servers"}
+_OPENAPI_KEYS = {"spec", "base_url", "headers", "auth", "allowed_hosts", "timeout", "max_retries"}
+_AUTH_KEYS: dict[str, tuple[set[str], set[str]]] = {  # type -> (required, optional)
+    "bearer": ({"token"}, set()),
+    "api_key": ({"name", "value"}, {"in"}),
+    "basic": ({"username", "password"}, set()),
+    "oauth2_client_credentials": ({"token_url", "client_id", "client_secret"}, {"scopes"}),
+}
 _SERVER_KEYS = {"command", "args", "env", "cwd", "url", "headers", "transport", "timeout"}
 Transport = Literal["stdio", "http", "sse"]
 _TRANSPORTS: dict[str, Transport] = {"stdio": "stdio", "http": "http", "sse": "sse"}
@@ -96,6 +112,45 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OpenAPIConfig:
+    """An `[openapi.NAMESPACE]` table."""
+
+    namespace: str
+    spec: str
+    base_url: str | None = None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    auth: dict[str, Any] | None = None
+    """`{"type": "bearer" | "api_key" | "basic" | "oauth2_client_credentials", ...}`."""
+    allowed_hosts: tuple[str, ...] | None = None
+    timeout: float = 30.0
+    max_retries: int = 3
+
+    def __repr__(self) -> str:
+        # headers and auth hold credentials: never print their values.
+        return f"OpenAPIConfig({self.namespace!r}, spec={self.spec!r})"
+
+    def make_auth(self) -> Any:
+        """The auth object for `CodeMode.add_openapi` (None without an `auth` table)."""
+        if self.auth is None:
+            return None
+        from codemode.sources import openapi
+
+        kind, values = self.auth["type"], {k: v for k, v in self.auth.items() if k != "type"}
+        if kind == "bearer":
+            return openapi.BearerAuth(values["token"])
+        if kind == "api_key":
+            return openapi.ApiKeyAuth(values["name"], values["value"], values.get("in", "header"))
+        if kind == "basic":
+            return openapi.BasicAuth(values["username"], values["password"])
+        return openapi.OAuth2ClientCredentials(
+            values["token_url"],
+            values["client_id"],
+            values["client_secret"],
+            tuple(values.get("scopes", ())),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """A parsed configuration file."""
 
@@ -103,6 +158,7 @@ class Config:
     """The file it came from (relative module paths resolve against its folder)."""
     functions: tuple[FunctionsConfig, ...] = ()
     servers: tuple[ServerConfig, ...] = ()
+    openapi: tuple[OpenAPIConfig, ...] = ()
     limits: Limits = dataclasses.field(default_factory=Limits)
     type_check: bool = False
     max_workers: int | None = None
@@ -132,6 +188,20 @@ class Config:
                     headers=server.headers or None,
                     transport=server.transport,
                     connect_timeout=server.timeout,
+                )
+            for api in self.openapi:
+                spec = api.spec
+                if "://" not in spec and not Path(spec).is_absolute():
+                    spec = str(base / spec)
+                cm.add_openapi(
+                    api.namespace,
+                    spec=spec,
+                    base_url=api.base_url,
+                    headers=api.headers or None,
+                    auth=api.make_auth(),
+                    allowed_hosts=api.allowed_hosts,
+                    timeout=api.timeout,
+                    max_retries=api.max_retries,
                 )
             for table in self.functions:
                 module = load_module(table.module, base_dir=base)
@@ -219,13 +289,23 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
         _server(f"{where}: [servers.{name}]", name, table)
         for name, table in _table(where, "servers", data.get("servers", {})).items()
     )
-    taken = {f.namespace for f in functions}
-    for server in servers:
-        check_namespace_or_config_error(where, server.namespace)
-        if server.namespace in taken:
+    apis = tuple(
+        _openapi(f"{where}: [openapi.{name}]", name, table)
+        for name, table in _table(where, "openapi", data.get("openapi", {})).items()
+    )
+    taken: dict[str, str] = {}
+    for kind, namespace in [
+        *(("functions", f.namespace) for f in functions),
+        *(("server", s.namespace) for s in servers),
+        *(("openapi", a.namespace) for a in apis),
+    ]:
+        check_namespace_or_config_error(where, namespace)
+        if namespace in taken:
             raise ConfigError(
-                f"{where}: namespace {server.namespace!r} is both a server and functions"
+                f"{where}: namespace {namespace!r} is declared twice "
+                f"(as {taken[namespace]} and as {kind})"
             )
+        taken[namespace] = kind
     limits_table = _table(where, "limits", data.get("limits", {}))
     try:
         limits = Limits.from_mapping(limits_table)
@@ -245,6 +325,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
         path=path,
         functions=functions,
         servers=servers,
+        openapi=apis,
         limits=limits,
         type_check=sandbox.get("type_check", False),
         max_workers=sandbox.get("max_workers"),
@@ -359,3 +440,73 @@ def _server(label: str, namespace: str, table: Any) -> ServerConfig:
         transport=transport,
         timeout=float(timeout),
     )
+
+
+def _openapi(label: str, namespace: str, table: Any) -> OpenAPIConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{label} must be a table")
+    unknown = sorted(set(table) - _OPENAPI_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{label}: unknown key(s) {', '.join(unknown)}; expected "
+            f"{', '.join(sorted(_OPENAPI_KEYS))}"
+        )
+    spec = table.get("spec")
+    if not isinstance(spec, str) or not spec:
+        raise ConfigError(f"{label}: 'spec' must name an OpenAPI file or URL")
+    base_url = table.get("base_url")
+    if base_url is not None and (not isinstance(base_url, str) or "://" not in base_url):
+        raise ConfigError(f"{label}: 'base_url' must be an http(s) URL")
+    hosts = table.get("allowed_hosts")
+    if hosts is not None and (
+        not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts)
+    ):
+        raise ConfigError(f"{label}: 'allowed_hosts' must be a list of host names")
+    timeout = table.get("timeout", 30.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError(f"{label}: 'timeout' must be a positive number of seconds")
+    retries = table.get("max_retries", 3)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigError(f"{label}: 'max_retries' must be a whole number")
+    return OpenAPIConfig(
+        namespace=namespace,
+        spec=_expand(label, spec),
+        base_url=_expand(label, base_url) if base_url else None,
+        headers=_strings(label, "headers", table.get("headers", {})),
+        auth=_auth(label, table.get("auth")),
+        allowed_hosts=tuple(hosts) if hosts is not None else None,
+        timeout=float(timeout),
+        max_retries=retries,
+    )
+
+
+def _auth(label: str, table: Any) -> dict[str, Any] | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict) or table.get("type") not in _AUTH_KEYS:
+        raise ConfigError(
+            f"{label}: 'auth' must be a table with type = one of {', '.join(_AUTH_KEYS)}"
+        )
+    kind = table["type"]
+    required, optional = _AUTH_KEYS[kind]
+    given = set(table) - {"type"}
+    if missing := sorted(required - given):
+        raise ConfigError(f"{label}: auth type {kind!r} needs {', '.join(missing)}")
+    if extra := sorted(given - required - optional):
+        raise ConfigError(f"{label}: auth type {kind!r} does not take {', '.join(extra)}")
+    auth: dict[str, Any] = {"type": kind}
+    for key in given:
+        value = table[key]
+        if key == "scopes":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{label}: auth 'scopes' must be a list of strings")
+            auth[key] = value
+        elif key == "in":
+            if value not in ("header", "query", "cookie"):
+                raise ConfigError(f"{label}: auth 'in' must be header, query or cookie")
+            auth[key] = value
+        elif not isinstance(value, str):
+            raise ConfigError(f"{label}: auth {key!r} must be a string")
+        else:
+            auth[key] = _expand(f"{label} auth.{key}", value)
+    return auth

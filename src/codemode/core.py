@@ -36,6 +36,7 @@ from codemode.typegen import namespace_stub, tool_signature
 
 if TYPE_CHECKING:
     from codemode.sources.mcp import MCPSource
+    from codemode.sources.openapi import Auth, OpenAPISource
 
 __all__ = ["CodeMode"]
 
@@ -185,6 +186,46 @@ class CodeMode:
             loop=self._loop,
             connect_timeout=connect_timeout,
             on_change=self._source_changed,
+        )
+        self._pending.append(source)
+        self._status[name] = "not started"
+        return source
+
+    def add_openapi(
+        self,
+        name: str,
+        *,
+        spec: str | os.PathLike[str] | Mapping[str, Any],
+        base_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Auth | None = None,
+        allowed_hosts: Sequence[str] | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        include: Callable[[Tool], bool] | None = None,
+    ) -> OpenAPISource:
+        """Put every operation of an OpenAPI document (3.0, 3.1 or Swagger 2.0; JSON or
+        YAML; a path, an URL or a parsed dict) in namespace `name`, one tool each.
+
+        Requests go to `base_url` (default: the document's first server) and only to
+        `allowed_hosts` (default: that host). `headers` and `auth` (`BearerAuth`,
+        `ApiKeyAuth`, `BasicAuth`, `OAuth2ClientCredentials`) are applied on the host:
+        no program can read them, and they are redacted from anything it receives.
+        Idempotent requests are retried on 429 and 5xx, honouring Retry-After.
+        """
+        from codemode.sources.openapi import OpenAPISource
+
+        self._check_new_namespace(name)
+        source = OpenAPISource(
+            name,
+            spec=spec,
+            base_url=base_url,
+            headers=headers,
+            auth=auth,
+            allowed_hosts=allowed_hosts,
+            timeout=timeout,
+            max_retries=max_retries,
+            include=include,
         )
         self._pending.append(source)
         self._status[name] = "not started"

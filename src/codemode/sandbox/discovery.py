@@ -21,7 +21,7 @@ from codemode.typegen import tool_signature, tool_stub
 
 __all__ = ["Discovery"]
 
-GLOBALS = ("search", "help", "dir", "ToolError")
+GLOBALS = ("search", "help", "dir", "paginate", "ToolError")
 """The names codemode defines in every program (besides the namespaces)."""
 
 

@@ -20,7 +20,7 @@ from codemode.typegen import namespace_stub
 
 __all__ = ["BUILTIN_STUBS", "NamespaceModules"]
 
-BUILTIN_STUBS = '''from typing import Any, TypedDict
+BUILTIN_STUBS = '''from typing import Any, Callable, TypedDict
 
 class SearchHit(TypedDict):
     qualified: str
@@ -33,6 +33,10 @@ ToolError = RuntimeError
 
 def search(query: str, limit: int = 8) -> list[SearchHit]:
     """Find tools by what they do; returns the best matches, best first."""
+    ...
+
+def paginate(tool: Callable[..., Any], /, *, max_pages: int = 10, **arguments: Any) -> list[Any]:
+    """Call an API tool page after page; returns every page's items in one list."""
     ...
 '''
 """Declarations of codemode's sandbox globals, for the type checker."""
