@@ -651,6 +651,52 @@ def analyse(tool: Tool) -> ToolTypes:
     return result
 
 
+def _named_params(view: ObjectView, taken: set[str]) -> list[tuple[str, str, Any]]:
+    """(python name, original name, schema) of each property, in schema order.
+
+    Names that are already identifiers keep them; the others are mapped around them.
+    `taken` collects the names used.
+    """
+    out = []
+    ordered = sorted(view.props.items(), key=lambda kv: not is_identifier(kv[0]))
+    for original, sub in ordered:
+        if type(original) is not str:
+            continue
+        name = original if is_identifier(original) else to_identifier(original)
+        if name == "tool" and "tool" not in original.lower():
+            name = "param"  # what to_identifier makes of a name with no ASCII letters
+        base, n = name, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        out.append((name, original, sub))
+    return out
+
+
+def parameter_names(tool: Tool) -> dict[str, str]:
+    """Python name -> original name of each parameter, without converting any types.
+
+    The bridge needs this for every tool when a catalog loads; converting whole schemas
+    (output schemas of some APIs reach hundreds of definitions) would cost seconds.
+    """
+    cached = _CACHE.get(id(tool))
+    if cached is not None and cached.tool is tool:
+        return {p.name: p.original for p in cached.params}
+    schema = tool.input_schema
+    if not isinstance(schema, dict):
+        return {}
+    try:
+        conv = Converter(type_name(tool.identifier, "Tool"), {*RESERVED, tool.identifier})
+        conv.root = schema
+        view = conv.object_view(schema, 0, set())
+    except Exception:  # malformed schemas degrade, as in the full conversion
+        return {p.name: p.original for p in analyse(tool).params}
+    if view is None:
+        return {}
+    return {name: original for name, original, _ in _named_params(view, set())}
+
+
 def _convert_tool(tool: Tool) -> ToolTypes:
     """Input schema -> keyword parameters (+ `**kwargs` if open), output -> return type."""
     prefix = type_name(tool.identifier, "Tool")
@@ -664,19 +710,7 @@ def _convert_tool(tool: Tool) -> ToolTypes:
         kwargs = ("kwargs", ANY)
     else:
         taken: set[str] = set()
-        # names that are already identifiers keep them; the others are mapped around them
-        ordered = sorted(view.props.items(), key=lambda kv: not is_identifier(kv[0]))
-        for original, sub in ordered:
-            if type(original) is not str:
-                continue
-            name = original if is_identifier(original) else to_identifier(original)
-            if name == "tool" and "tool" not in original.lower():
-                name = "param"  # what to_identifier makes of a name with no ASCII letters
-            base, n = name, 1
-            while name in taken:
-                n += 1
-                name = f"{base}_{n}"
-            taken.add(name)
+        for name, original, sub in _named_params(view, taken):
             params.append(_param(conv, name, original, sub, original in view.required))
         order = {original: i for i, original in enumerate(view.props)}
         params.sort(key=lambda p: (not p.required, order[p.original]))

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from codemode import _schema
 from codemode._schema import (
     DESCRIPTION_LIMIT,
     FALLBACK_NOTE,
@@ -332,7 +333,7 @@ def parameter_names(tool: Tool) -> dict[str, str]:
     Keywords not in the mapping can only come from the `**kwargs` of a tool whose input
     schema allows additional properties; they are meant to be sent as given.
     """
-    return {p.name: p.original for p in analyse(tool).params}
+    return _schema.parameter_names(tool)
 
 
 def python_type(schema: Any) -> str:
