@@ -1,0 +1,1 @@
+"""Tool-search benchmark: a query set over the real Cloudflare/GitHub/Stripe catalog."""
