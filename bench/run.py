@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from apis import ApiResults, api_targets, bench_apis, render_apis
 from fastmcp import Client, FastMCP
 from fastmcp.experimental.transforms.code_mode import CodeMode as FastMCPCodeMode
 from fastmcp.experimental.transforms.code_mode import MontySandboxProvider
@@ -44,6 +45,7 @@ from gateway import (
 )
 from harness import Stats, Variant, atime_rounds, time_rounds
 from report import Target, machine_info, markdown_table, stats_table
+from search.evaluate import run as evaluate_search
 from workloads import (
     CM_GATHER_ASYNC,
     CM_GATHER_SYNC,
@@ -90,6 +92,8 @@ ONE_PLUS_ONE_TARGET_MS = 1.0
 SEQ_TARGET_MS = 8.0
 GATHER_TARGET_S = 0.5
 RATIO_TARGET = 5.0
+SEARCH_RECALL_TARGET = 0.9
+SEARCH_P50_TARGET_MS = 5.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ class Results:
     engine: dict[str, dict[str, Stats]]
     mcp: dict[str, dict[str, Stats]]
     gateway: GatewayResults
+    apis: ApiResults
+    search: tuple[str, dict[str, Any]]
 
 
 # -- setup ------------------------------------------------------------------------------
@@ -326,6 +332,24 @@ def build_targets(results: Results) -> list[Target]:
             higher_is_better=True,
         ),
         *gateway_targets(results.gateway),
+        *api_targets(results.apis),
+        *search_targets(results.search[1]),
+    ]
+
+
+def search_targets(data: dict[str, Any]) -> list[Target]:
+    """Search quality and speed over the three API documents (bench/search)."""
+    codemode = data["engines"]["codemode"]
+    overall = codemode["scores"]["overall"]
+    return [
+        Target(
+            f"search recall@5, {data['queries']} task phrasings over {data['tools']:,} tools",
+            overall["recall@5"],
+            SEARCH_RECALL_TARGET,
+            "",
+            higher_is_better=True,
+        ),
+        Target("search p50", codemode["p50_ms"], SEARCH_P50_TARGET_MS, "ms"),
     ]
 
 
@@ -499,6 +523,8 @@ def render(results: Results, machine: dict[str, str], started: datetime, elapsed
         "Reference (no target): gathered slow calls through the same async paths.",
         render_mcp_gather(results),
         *render_gateway(results.gateway, 6),
+        *render_apis(results.apis, 8),
+        results.search[0].replace("## Tool search", "## 9. Tool search", 1),
         "## Method",
         METHOD.strip(),
         gateway_method(),
@@ -556,6 +582,8 @@ def run_all(cm: CodeMode) -> Results:
         engine=step("fastmcp engine only", bench_engine, cm),
         mcp=step("fastmcp through MCP", bench_mcp, cm),
         gateway=step("codemode serve over stdio", lambda _: bench_gateway(), cm),
+        apis=step("three API documents", lambda _: bench_apis(), cm),
+        search=step("tool search vs fastmcp BM25", lambda _: evaluate_search(), cm),
     )
 
 

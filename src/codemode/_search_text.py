@@ -249,6 +249,10 @@ _PHRASES = {
     "mr": ("pull", "request"),
     "2fa": ("two", "factor"),
     "mfa": ("multi", "factor"),
+    # APIs call throttling a rate limit
+    "throttle": ("rate", "limit"),
+    "throttling": ("rate", "limiting"),
+    "throttled": ("rate", "limited"),
 }
 
 # Query-only: one word that may mean any of several index words (one slot, alternatives).
@@ -274,7 +278,7 @@ _HINT_WEIGHT = 0.3
 _RELATED: tuple[tuple[str, ...], ...] = (
     # verbs
     ("delete", "remove", "destroy", "drop", "erase", "kick", "unset", "revoke"),
-    ("create", "add", "new", "make", "register", "open", "setup", "generate"),
+    ("create", "add", "new", "make", "register", "open", "setup", "generate", "onboard"),
     ("list", "all", "show", "enumerate", "browse", "which"),
     ("get", "retrieve", "fetch", "read", "view", "show", "details", "lookup", "look", "info"),
     ("update", "edit", "modify", "change", "set", "patch", "alter", "configure", "adjust"),
@@ -321,7 +325,7 @@ _RELATED: tuple[tuple[str, ...], ...] = (
     # nouns
     ("issue", "bug", "ticket", "report"),
     ("pull", "pr", "merge"),
-    ("repository", "project", "codebase"),
+    ("repository", "codebase"),
     ("organization", "org", "company", "team", "enterprise"),
     ("user", "member", "person", "people", "profile", "teammate", "membership"),
     ("account", "user", "profile"),
@@ -358,7 +362,7 @@ _RELATED: tuple[tuple[str, ...], ...] = (
     ("bucket", "storage", "object", "r2", "s3"),
     ("kv", "key", "value", "namespace"),
     ("queue", "waiting", "line", "message"),
-    ("tunnel", "cloudflared", "expose", "connector"),
+    ("tunnel", "expose", "connector"),
     ("image", "picture", "photo", "img"),
     ("video", "stream", "movie", "clip"),
     ("redirect", "forward", "forwarding", "rewrite"),
@@ -453,6 +457,9 @@ _COMPOUNDS = tuple(
         ("thumbs? up", "reaction"),
         ("thumbs? down", "reaction"),
         ("how many", "count"),
+        ("too many requests", "rate limit"),  # HTTP 429's name for it
+        # "who changed/deleted ..." is the question an audit log answers
+        ("who (?:changed|modified|edited|deleted|removed|did)", "audit log"),
         ("sign(?:ed|s)? in", "login"),
     )
 )

@@ -285,7 +285,14 @@ class SearchIndex:
         used: dict[tuple[int, str], float] = {}
         for slot, idf in zip(slots, slot_idf, strict=True):
             best: dict[int, tuple[float, str]] = {}
+            # A related word stands in for the word the query used: it counts as rare as
+            # that word (at its discount), not as rare as it happens to be itself, so a
+            # synonym that is everywhere in one API (`zone`) is not drowned by a literal
+            # match on a rare word, nor does a rare synonym outweigh the query's own word.
+            own_idf = self._idf.get(next(iter(slot)))
             for term, weight in slot.items():
+                if own_idf and term in self._idf:
+                    weight *= own_idf / self._idf[term]
                 for i, value in self._postings.get(term, {}).items():
                     value *= weight
                     if value > best.get(i, _NO_MATCH)[0]:
