@@ -6,8 +6,10 @@ programs in the sandbox.
 """
 
 import ast
+import copy
 import keyword
 import random
+import re
 import subprocess
 import sys
 import time
@@ -850,6 +852,73 @@ TOOLS = [_tool(*case) for case in CASES]
 PLAIN_TOOLS = [t for t in TOOLS if t.identifier not in {"list", "Any", "TypedDict"}]
 
 
+# ---------------------------------------------- a large `$defs` graph many tools share
+
+# Class names must not end in digits here: numbered variants would be ambiguous.
+_GRAPH_NAMES = [f"node_{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(30)]
+
+
+def _graph_defs() -> dict[str, Any]:
+    """30 mutually recursive definitions shaped like Stripe's: an "expandable" reference
+    (`str | Node | None`) to the next one, lists of others, nested inline objects (one
+    with a long name) referring back, every field documented: ~30 KB of stub."""
+    names, n = _GRAPH_NAMES, len(_GRAPH_NAMES)
+    doc = {"description": "A field documented at some length, as real API schemas do. " * 2}
+    return {
+        name: _obj(
+            {
+                "id": {**STR, **doc},
+                "next": {
+                    "anyOf": [
+                        {**STR, "maxLength": 5000},
+                        {"$ref": f"#/$defs/{names[(i + 1) % n]}"},
+                    ],
+                    "nullable": True,
+                    **doc,
+                },
+                "related": {
+                    "type": "array",
+                    "items": {"$ref": f"#/$defs/{names[(i * 7 + 3) % n]}"},
+                },
+                "details": _obj(
+                    {
+                        "created": {**INT, **doc},
+                        "owner_settings_for_the_longer_named_section": _obj(
+                            {"flag": BOOL, "back": {"$ref": f"#/$defs/{names[(i - 1) % n]}"}}
+                        ),
+                    }
+                ),
+                "metadata": {"type": "object", "additionalProperties": STR, **doc},
+            },
+            "id",
+            description=f"The {name} object. " * 3,
+        )
+        for i, name in enumerate(names)
+    }
+
+
+def _graph_tools(count: int, *, shared: bool) -> list[Tool]:
+    """Tools that each enter the same graph at different definitions (in and out).
+
+    `shared`: their `$defs` hold the same schema objects (as OpenAPI sources build them);
+    else each tool has its own copy (as separate MCP tool schemas are).
+    """
+    defs = _graph_defs()
+    tools = []
+    for k in range(count):
+        own = dict(defs) if shared else copy.deepcopy(defs)
+        entry_in, entry_out = _GRAPH_NAMES[k * 11 % 30], _GRAPH_NAMES[k % 30]
+        input_schema = _obj(
+            {"q": STR, "node": {"$ref": f"#/$defs/{entry_in}"}}, "q", **{"$defs": own}
+        )
+        output_schema = {"$ref": f"#/$defs/{entry_out}", "$defs": own}
+        tools.append(_tool(f"graph_{k}", input_schema, output_schema, "Walk the graph."))
+    return tools
+
+
+GRAPH_TOOLS = _graph_tools(100, shared=True)
+
+
 def test_table_is_large_and_names_are_unique() -> None:
     assert len(CASES) >= 50
     assert len({t.identifier for t in TOOLS}) == len(TOOLS)
@@ -1045,9 +1114,12 @@ FUZZ_TOOLS = [
 
 
 def test_mypy_strict_accepts_every_stub(tmp_path: Path) -> None:
-    files = [tmp_path / "ns.pyi", tmp_path / "fuzz.pyi"]
+    files = [tmp_path / "ns.pyi", tmp_path / "fuzz.pyi", tmp_path / "graph.pyi"]
     files[0].write_text(namespace_stub("ns", TOOLS), encoding="utf-8")
     files[1].write_text(namespace_stub("fuzz", FUZZ_TOOLS), encoding="utf-8")
+    files[2].write_text(namespace_stub("graph", GRAPH_TOOLS), encoding="utf-8")
+    files.append(tmp_path / "graph_tool.pyi")  # capped: deeper classes elided
+    files[-1].write_text(tool_stub(GRAPH_TOOLS[1]), encoding="utf-8")
     for tool in TOOLS:
         files.append(tmp_path / f"tool_{tool.identifier.lower()}.pyi")
         files[-1].write_text(tool_stub(tool), encoding="utf-8")
@@ -1430,6 +1502,84 @@ def test_namespace_shares_recursive_classes() -> None:
         'class TreeNode2(TypedDict, total=False):\n    name: int\n    children: "list[TreeNode2]"'
         in stub
     )
+
+
+# ------------------------------------------- many tools sharing one large `$defs` graph
+
+
+def _class_names(stub: str) -> list[str]:
+    return re.findall(r"^(?:class (\w+)\(|(\w+) = TypedDict\()", stub, re.M)
+
+
+def _graph_class_names(name: str) -> list[str]:
+    base = "".join(part.title() for part in name.split("_"))
+    return [base, f"{base}Details", f"{base}OwnerSettingsForTheLongerNamedSection"]
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-objects", "copies"])
+def test_tools_sharing_identical_defs_emit_each_class_once(shared: bool) -> None:
+    # Each definition's class must not depend on which tool, or which path, reached it
+    # first (depth, names of nested classes, quoting of forward references): before, the
+    # depth limit counted from each tool's root cut each class at a different place, and
+    # one differing class made every class referring to it differ too.
+    tools = GRAPH_TOOLS if shared else _graph_tools(100, shared=False)
+    start = time.perf_counter()
+    stub = namespace_stub("ns", tools)
+    elapsed = time.perf_counter() - start
+    names = [a or b for a, b in _class_names(stub)]
+    expected = [type_name for n in _GRAPH_NAMES for type_name in _graph_class_names(n)]
+    assert sorted(names) == sorted(expected)  # 3 per definition, none numbered
+    assert "too deep" not in stub
+    assert "recursive" not in stub
+    # a nested class whose name would be too long is named after its definition
+    assert "class NodeAaOwnerSettingsForTheLongerNamedSection(TypedDict, total=False):" in stub
+    assert "    next: str | NodeAb | None\n" in stub
+    assert "def graph_1(*, q: str, node: NodeAl | None = None) -> NodeAb:" in stub
+    ast.parse(stub)
+    assert elapsed < 5
+
+
+def test_same_named_but_different_definitions_are_still_numbered() -> None:
+    defs = _graph_defs()
+    defs["node_aa"] = _obj({"id": INT}, "id")  # a different `NodeAa`, referred to by others
+    odd = _tool("odd", _obj({"n": {"$ref": "#/$defs/node_aa"}}, "n", **{"$defs": defs}), None, "")
+    stub = namespace_stub("ns", [*GRAPH_TOOLS[:3], odd])
+    assert stub.count("class NodeAa(") == 1
+    assert "class NodeAa2(TypedDict):\n    id: int\n" in stub
+    assert "def odd(*, n: NodeAa2) -> Any:" in stub
+
+
+def test_tool_stub_of_a_large_def_graph_is_help_sized() -> None:
+    tool = GRAPH_TOOLS[1]
+    start = time.perf_counter()
+    stub = tool_stub(tool)
+    assert time.perf_counter() - start < 1
+    assert len(stub) < 10_000, len(stub)  # the whole graph would be ~30 KB
+    ast.parse(stub)
+    exec(compile(stub, "<graph_1>", "exec"), {})
+    assert stub.startswith("# Classes more than 2 levels deep are shown as dict[str, Any]")
+    assert "(full type: " in stub
+    # the signature keeps its real classes, and agrees with tool_signature
+    assert "def graph_1(*, q: str, node: NodeAl | None = None) -> NodeAb:" in stub
+    assert tool_signature(tool) == "def graph_1(*, q: str, node: NodeAl | None = None) -> NodeAb"
+    ast.parse(tool_stub(tool, with_types=False))
+    # deeper classes are elided; their names are documented instead
+    assert "class NodeAb(" in stub
+    assert "class NodeAc(" in stub
+    assert "class NodeAd(" not in stub
+    assert "NodeAd" in stub
+    assert all(len(tool_stub(t)) < 10_000 for t in GRAPH_TOOLS)
+    # the namespace stub stays fully typed
+    assert "dict[str, Any]" not in namespace_stub("ns", [tool])
+
+
+def test_monty_accepts_a_capped_tool_stub(pool: Monty) -> None:
+    tool = GRAPH_TOOLS[1]
+    call = 'ns.graph_1(q="x", node={"id": "a", "next": {"id": "b", "next": {"id": "c"}}})'
+    _check(pool, tool_stub(tool), [tool], call)
+    _check(pool, namespace_stub("ns", GRAPH_TOOLS), GRAPH_TOOLS, call)
+    with pytest.raises(MontyTypingError):
+        _check(pool, tool_stub(tool), [tool], 'ns.graph_1(q="x", node={"id": 1})')
 
 
 def test_degraded_schemas_are_summarised_in_docs() -> None:

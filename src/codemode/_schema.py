@@ -1,10 +1,18 @@
 """JSON Schema -> a small type model, the first half of `codemode.typegen`.
 
 A schema becomes a `Type`: an atom string (`"str"`, `"Any"`, ...) or a tuple
-`("list", t)`, `("dict", t)`, `("ref", name)`, `("lit", values)`, `("union", members)`;
-objects with properties become `Def`s (TypedDicts), referred to by name. `analyse(tool)`
-converts a tool's input schema into keyword parameters and its output schema into a
-return type. Rendering the model as stub text is `codemode.typegen`'s job.
+`("list", t)`, `("dict", t)`, `("ref", key)`, `("lit", values)`, `("union", members)`;
+objects with properties become `Def`s (TypedDicts), referred to by a unique key (names
+are only wishes: `typegen` picks the final, unique class names). `analyse(tool)` converts
+a tool's input schema into keyword parameters and its output schema into a return type.
+Rendering the model as stub text is `codemode.typegen`'s job.
+
+A class for a `$defs` entry is converted on its own, never as part of the tool that
+reached it: same depth budget, names derived from its own name, references to other
+entries by key. Its `Def`s are then the same whichever tool (or path) reached it, so the
+conversion is cached and shared by every tool whose `$ref`s resolve to the same schema
+objects (OpenAPI sources share them across operations), and a namespace stub can emit
+each such class once.
 
 Conversion never raises: schemas are untrusted data from MCP servers and OpenAPI
 documents, so anything unsupported or malformed degrades to `Any`, with a short summary
@@ -14,23 +22,29 @@ of the schema in the documentation instead.
 from __future__ import annotations
 
 import functools
+import itertools
 import keyword
 import math
 import re
+import threading
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from codemode.catalog import Tool, to_identifier
 
 MAX_DEPTH = 20
-"""Schemas nested deeper than this degrade to `Any`."""
+"""Schemas nested deeper than this degrade to `Any`. Counted within a tool's own schemas
+or within one `$defs` entry: a `$ref` to a definition class does not add to it."""
 FALLBACK_NOTE = "typegen could not type this tool"
 """Appears in a stub when conversion failed unexpectedly (a bug; the stub is untyped)."""
 
-_NODE_BUDGET = 5000  # per tool; bounds the work on pathological (e.g. shared-subtree) schemas
+# per conversion (a tool's own schemas, or one `$defs` entry); bounds the work on
+# pathological (e.g. shared-subtree) schemas
+_NODE_BUDGET = 5000
+_UNIT_LIMIT = 50_000  # converted `$defs` entries kept for reuse across tools
 DESCRIPTION_LIMIT = 800
 _FIELD_DOC_LIMIT = 300
 _LITERAL_MAX = 25  # longer enums become their base type, values listed in the docs
@@ -72,13 +86,19 @@ class Field:
     doc: str
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, eq=False)
 class Def:
-    """A TypedDict: an object schema with properties."""
+    """A TypedDict: an object schema with properties.
 
+    `key` identifies it (types say `("ref", key)`); `name` is the class name it would
+    like, which need not be unique: the stub writer numbers clashing ones.
+    """
+
+    key: str
     name: str
     fields: list[Field]
     doc: str
+    refs: tuple[str, ...] = ()  # keys of the classes its fields refer to
 
 
 @dataclass(kw_only=True)
@@ -98,7 +118,7 @@ class ToolTypes:
     """Everything typegen derives from one tool, before rendering."""
 
     tool: Tool
-    defs: dict[str, Def]  # in dependency order (post-order), except inside cycles
+    defs: dict[str, Def]  # by key, in dependency order (post-order), except inside cycles
     params: list[Param]
     kwargs: tuple[str, Type] | None  # `**name: type`, for open input schemas
     returns: Type
@@ -362,54 +382,117 @@ def _describe(s: Any, notes: list[str], *, default: bool = True) -> str:
 # -------------------------------------------------------------------------- conversion
 
 
-class Converter:
-    """Converts the schemas of one tool, collecting the TypedDicts they need."""
+_KEYS = itertools.count(1)
 
-    def __init__(self, prefix: str, reserved: set[str], *, flat: bool = False) -> None:
-        self.prefix = prefix
-        self.taken = set(reserved)
-        self.flat = flat  # objects become dict[str, Any] (for `python_type`)
-        self.defs: dict[str, Def] = {}
-        self.memo: dict[int, Type] = {}  # by id(schema); also what makes recursion work
-        self.active: set[int] = set()
-        self.keep: list[Any] = []  # keeps memoised schemas alive, so their ids stay unique
-        self.notes: list[str] = []
-        self.budget = _NODE_BUDGET
+
+def _new_key(name: str) -> str:
+    # `#` is never part of a class name, so a key cannot pass for a (final) name
+    return f"{name}#{next(_KEYS)}"
+
+
+def type_refs(t: Type, out: dict[str, None]) -> dict[str, None]:
+    """The class keys `t` refers to, added to `out` (an ordered set) in order."""
+    if isinstance(t, tuple):
+        if t[0] == "ref":
+            out[t[1]] = None
+        elif t[0] in ("list", "dict"):
+            type_refs(t[1], out)
+        elif t[0] == "union":
+            for m in t[1]:
+                type_refs(m, out)
+    return out
+
+
+@functools.lru_cache(maxsize=8192)  # the same few thousand `$ref`s recur in every tool
+def _ref_paths(ref: str) -> tuple[tuple[tuple[str, ...], ...], str, bool]:
+    """Where a local `$ref` may point (paths into the root, in order of preference), the
+    class name it suggests and whether it names a definition (`#/$defs/X` and the like)."""
+    if not ref.startswith("#"):
+        return (), "", False
+    pointer = unquote(ref[1:])
+    if pointer and not pointer.startswith("/"):
+        return (), "", False  # `#anchor` style: not supported
+    parts = tuple(p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:])
+    candidates = [parts]
+    match = _DEF_PATH.match(pointer)
+    if match:  # OpenAPI refs often land in `$defs` and back
+        name = parts[-1]
+        candidates += [("$defs", name), ("definitions", name), ("components", "schemas", name)]
+    return tuple(candidates), type_name(parts[-1], "Model") if match else "", bool(match)
+
+
+@dataclass(kw_only=True, eq=False)
+class _Unit:
+    """The class of one `$defs` entry, converted on its own (see `Converter.unit`).
+
+    Its content depends only on the entry's schema and on what the `$ref`s met while
+    converting it resolved to (`deps`), so any tool whose refs resolve to the same
+    objects can reuse it, classes (and keys) included.
+    """
+
+    target: dict[str, Any]  # the entry's schema; kept alive, as units are found by its id
+    name: str
+    key: str  # its class's `Def.key`
+    type: Type  # how a reference to the entry converts: the class, maybe `| None`
+    defs: list[Def] = field(default_factory=list)  # its class and the inline ones inside
+    uses: list[_Unit] = field(default_factory=list)  # the units its classes refer to
+    deps: dict[str, Any] = field(default_factory=dict)  # `$ref` -> what it resolved to
+    closure_: list[_Unit] | None = None
+
+    def closure(self) -> list[_Unit]:
+        """This unit and every unit it reaches, each after those it refers to (but for
+        cycles). Iterative: chains of definitions can be longer than the Python stack."""
+        if self.closure_ is None:
+            out: list[_Unit] = []
+            seen = {id(self)}
+            stack = [(self, iter(self.uses))]
+            while stack:
+                unit, rest = stack[-1]
+                for other in rest:
+                    if id(other) not in seen:
+                        seen.add(id(other))
+                        stack.append((other, iter(other.uses)))
+                        break
+                else:
+                    stack.pop()
+                    out.append(unit)
+            self.closure_ = out
+        return self.closure_
+
+
+# (id(schema), name) -> the unit converted for it; shared by all tools (see `Converter.unit`)
+_UNITS: dict[tuple[int, str], _Unit] = {}
+_UNITS_LOCK = threading.Lock()  # tools may be analysed on several threads
+
+
+class _Session:
+    """What the conversions for one tool share: the root `$ref`s resolve against, and the
+    units usable under it (converted for this tool, or cached ones whose refs resolve to
+    the same objects here)."""
+
+    def __init__(self) -> None:
         self.root: Any = {}
-        self.root_name = prefix
+        self.root_name = ""
+        self.resolved: dict[str, tuple[Any, str, bool]] = {}  # under the current root
+        self.units: dict[tuple[int, str], _Unit] = {}  # usable under the current root
+        self.checked: dict[int, bool] = {}  # id(unit) -> its own deps hold under the root
+        self.queue: list[_Unit] = []  # units to convert
+        self.made: list[_Unit] = []  # units converted for this tool, not yet published
+        self.mine: dict[tuple[int, str], _Unit] = {}  # all units converted for this tool
 
-    def unique(self, name: str) -> str:
-        """`name`, numbered if this tool already uses it (or it is reserved/a keyword)."""
-        base, n = name, 1
-        while name in self.taken or keyword.iskeyword(name):
-            n += 1
-            name = f"{base}{n}"
-        self.taken.add(name)
-        return name
+    def set_root(self, root: Any, name: str) -> None:
+        self.root, self.root_name = root, name
+        self.resolved.clear()
+        self.units.clear()
+        self.checked.clear()
 
-    def child(self, name: str, suffix: str) -> str:
-        """A class-name hint for a nested schema; long paths restart from the tool name."""
-        return name + suffix if len(name) + len(suffix) <= 48 else self.prefix + suffix
-
-    def degrade(self, schema: Any, why: str) -> Type:
-        """`Any`, noting why and what the schema was for the documentation."""
-        note = f"{why}: {brief(schema)}"
-        if note not in self.notes:
-            self.notes.append(note)
-        return ANY
-
-    def resolve(self, ref: str) -> tuple[Any, str]:
-        """The target of a local `$ref` and a class name for it; (None, "") if not found."""
-        if not ref.startswith("#"):
-            return None, ""
-        pointer = unquote(ref[1:])
-        if pointer and not pointer.startswith("/"):
-            return None, ""  # `#anchor` style: not supported
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-        candidates = [parts]
-        if match := _DEF_PATH.match(pointer):  # OpenAPI refs often land in `$defs` and back
-            name = parts[-1]
-            candidates += [["$defs", name], ["definitions", name], ["components", "schemas", name]]
+    def resolve(self, ref: str) -> tuple[Any, str, bool]:
+        """Target, class name, whether it is a definition; (None, "", False) if not found."""
+        known = self.resolved.get(ref)
+        if known is not None:
+            return known
+        candidates, name, is_def = _ref_paths(ref)
+        found: tuple[Any, str, bool] = (None, "", False)
         for path in candidates:
             node = self.root
             for part in path:
@@ -420,9 +503,132 @@ class Converter:
                 else:
                     break
             else:
-                name = type_name(parts[-1], "Model") if parts and match else ""
-                return node, name or (self.root_name if not parts else "")
-        return None, ""
+                found = (node, name or (self.root_name if not path else ""), is_def)
+                break
+        self.resolved[ref] = found
+        return found
+
+    def adopt(self, key: tuple[int, str], target: Any) -> _Unit | None:
+        """A unit converted before for `key` (for this tool under its other root, or for
+        another tool) if it, and everything it reaches, holds here."""
+        for unit in (self.mine.get(key), _UNITS.get(key)):
+            if unit is not None and unit.target is target and self._holds(unit):
+                return unit
+        return None
+
+    def _holds(self, unit: _Unit) -> bool:
+        """Whether every `$ref` met converting `unit` and the units it reaches resolves
+        to the same object under the current root; if so, they become usable here."""
+        closure = unit.closure()
+        for other in closure:
+            ok = self.checked.get(id(other))
+            if ok is None:
+                ok = self.checked[id(other)] = all(
+                    self.resolve(ref)[0] is node for ref, node in other.deps.items()
+                )
+            if not ok:
+                return False
+        for other in closure:
+            self.units.setdefault((id(other.target), other.name), other)
+        return True
+
+    def publish(self) -> None:
+        """Offer the units converted so far to later tools (they are complete now)."""
+        with _UNITS_LOCK:
+            for unit in self.made:
+                key = (id(unit.target), unit.name)
+                self.mine[key] = unit
+                if len(_UNITS) >= _UNIT_LIMIT:
+                    del _UNITS[next(iter(_UNITS))]
+                _UNITS.setdefault(key, unit)  # one that holds elsewhere stays
+        self.made.clear()
+
+
+class Converter:
+    """Converts schemas (a tool's own, or one `$defs` entry), collecting the TypedDicts
+    they need. Conversions for one tool share a `_Session`."""
+
+    def __init__(self, prefix: str, *, flat: bool = False, session: _Session | None = None) -> None:
+        self.prefix = prefix  # long nested class names restart from it
+        self.flat = flat  # objects become dict[str, Any] (for `python_type`)
+        self.session = session if session is not None else _Session()
+        self.defs: list[Def] = []  # each after the classes it contains
+        self.uses: dict[int, _Unit] = {}  # id -> unit, those referred to here, in order
+        self.deps: dict[str, Any] = {}  # every `$ref` resolved here -> its target
+        self.preset: tuple[int, str] | None = None  # (id(schema), key): a unit's own class
+        self.memo: dict[int, Type] = {}  # by id(schema); also what makes recursion work
+        self.active: set[int] = set()
+        self.keep: list[Any] = []  # keeps memoised schemas alive, so their ids stay unique
+        self.notes: list[str] = []
+        self.budget = _NODE_BUDGET
+
+    def child(self, name: str, suffix: str) -> str:
+        """A class-name hint for a nested schema; long paths restart from the prefix (the
+        tool's name, or the definition's: never the path that happened to get here)."""
+        return name + suffix if len(name) + len(suffix) <= 48 else self.prefix + suffix
+
+    def degrade(self, schema: Any, why: str) -> Type:
+        """`Any`, noting why and what the schema was for the documentation."""
+        note = f"{why}: {brief(schema)}"
+        if note not in self.notes:
+            self.notes.append(note)
+        return ANY
+
+    def resolve(self, ref: str) -> tuple[Any, str, bool]:
+        """The target of a local `$ref`, a class name for it and whether it is a
+        definition; (None, "", False) if not found. Recorded: a unit depends on it."""
+        found = self.session.resolve(ref)
+        self.deps[ref] = found[0]
+        return found
+
+    def unit(self, target: dict[str, Any], name: str, nullable: bool) -> Type:
+        """The type of a reference to definition `target`, a class (see `class_view`).
+
+        The class is converted on its own, as a unit (queued: definitions can chain
+        further than the stack goes), not within what refers to it: the depth and node
+        budgets, the names of nested classes and the references out of it then do not
+        depend on which tool, or which path, reached it first. That is what lets tools
+        share it (`_Session.adopt`), and a namespace stub print it once.
+        """
+        s = self.session
+        key = (id(target), name)
+        unit = s.units.get(key) or s.adopt(key, target)
+        if unit is None:
+            new_key = _new_key(name)
+            t: Type = ("ref", new_key)
+            if nullable or target.get("nullable") is True or target.get("x-nullable") is True:
+                t = union([t, NONE])  # as `convert` adds it, so the types agree
+            unit = s.units[key] = _Unit(target=target, name=name, key=new_key, type=t)
+            s.queue.append(unit)
+            s.made.append(unit)
+        self.uses.setdefault(id(unit), unit)
+        return unit.type
+
+    def drain(self) -> None:
+        """Convert the queued units (which may queue more), then publish them."""
+        s = self.session
+        while s.queue:
+            unit = s.queue.pop()
+            conv = Converter(unit.name, session=s)
+            conv.preset = (id(unit.target), unit.key)
+            t = conv.convert(unit.target, unit.name, 0)
+            if t != unit.type:  # `class_view` promised a class; a bug if not
+                raise AssertionError(f"definition {unit.name} converted to {t!r}")
+            unit.defs, unit.uses, unit.deps = conv.defs, list(conv.uses.values()), conv.deps
+        s.publish()
+
+    def collected(self) -> dict[str, Def]:
+        """Every class this conversion needs, by key: the units' first, dependencies
+        before the classes using them (but for cycles)."""
+        out: dict[str, Def] = {}
+        seen: set[int] = set()
+        for unit in self.uses.values():
+            for other in unit.closure():
+                if id(other) not in seen:
+                    seen.add(id(other))
+                    out.update((d.key, d) for d in other.defs)
+        out.update((d.key, d) for d in self.defs)
+        return out
 
     def convert(self, schema: Any, hint: str, depth: int) -> Type:
         """The type of `schema`; `hint` names the TypedDict if it is an object."""
@@ -449,12 +655,51 @@ class Converter:
         self.keep.append(schema)
         return t
 
+    def class_view(self, s: dict[str, Any], depth: int) -> tuple[ObjectView, bool] | None:
+        """The properties of `s` if it converts to exactly one TypedDict, and whether
+        `| None` goes with it (`type: [object, null]`); None for anything else.
+
+        `_convert` decides with this first, so a reference to a definition can know its
+        type (`Converter.unit`) before the definition is converted.
+        """
+        if isinstance(s.get("$ref"), str):
+            return None
+        nullable = False
+        if isinstance(s.get("allOf"), list):
+            parts = [p for p in s["allOf"] if isinstance(p, dict) and _TYPING_KEYS & p.keys()]
+            if len(parts) == 1 and not _TYPING_KEYS.intersection(k for k in s if k != "allOf"):
+                return None  # a wrapper adding docs, e.g. `allOf: [{$ref}]`
+        else:
+            for keyword_ in ("anyOf", "oneOf"):
+                members = s.get(keyword_)
+                if isinstance(members, list) and members and "properties" not in s:
+                    return None
+            if "const" in s or "enum" in s:
+                return None
+            typ = s.get("type")
+            if isinstance(typ, list):
+                kinds = {t for t in typ if isinstance(t, str)}
+                if "object" not in kinds or not kinds <= {"object", "null"}:
+                    return None
+                nullable = "null" in kinds
+            elif typ is None:
+                if not {"properties", "additionalProperties", "patternProperties"} & s.keys():
+                    return None
+            elif typ != "object":
+                return None
+        view = self.object_view(s, depth, set())
+        return (view, nullable) if view is not None and (view.props or view.required) else None
+
     def _convert(self, s: dict[str, Any], hint: str, depth: int) -> Type:
         ref = s.get("$ref")
         if isinstance(ref, str):
-            target, name = self.resolve(ref)
+            target, name, is_def = self.resolve(ref)
             if target is None:
                 return self.degrade(ref, "unresolved $ref")
+            if is_def and not self.flat and isinstance(target, dict):
+                shape = self.class_view(target, 0)
+                if shape is not None:
+                    return self.unit(target, name, shape[1])
             view = None if id(target) in self.memo else self.object_view(target, depth, set())
             if view is not None and view.props:
                 # A class may refer back through schemas still in progress (a `#` ref in an
@@ -466,6 +711,10 @@ class Converter:
                 finally:
                     self.active = saved
             return self.convert(target, name or hint, depth + 1)
+        shape = self.class_view(s, depth)
+        if shape is not None:
+            t = self.typed_dict(s, shape[0], hint, depth)
+            return union([t, NONE]) if shape[1] else t
         if isinstance(s.get("allOf"), list):
             parts = [p for p in s["allOf"] if isinstance(p, dict) and _TYPING_KEYS & p.keys()]
             own = _TYPING_KEYS.intersection(k for k in s if k != "allOf")
@@ -589,18 +838,24 @@ class Converter:
         """Register the TypedDict for object schema `s` and return a reference to it."""
         if self.flat:
             return ("dict", ANY)
-        name = self.unique(hint)
-        self.memo[id(s)] = ref = ("ref", name)  # before the fields, so recursion finds it
+        if self.preset is not None and self.preset[0] == id(s):
+            key, self.preset = self.preset[1], None  # the key references already use
+        else:
+            key = _new_key(hint)
+        self.memo[id(s)] = ref = ("ref", key)  # before the fields, so recursion finds it
         self.keep.append(s)
         fields = []
-        for key, sub in view.props.items():
-            if type(key) is not str:
+        for name, sub in view.props.items():
+            if type(name) is not str:
                 continue
             saved, self.notes = self.notes, []
-            t = self.convert(sub, self.child(name, type_name(key, "Field")), depth + 1)
+            t = self.convert(sub, self.child(hint, type_name(name, "Field")), depth + 1)
             fields.append(
                 Field(
-                    key=key, type=t, required=key in view.required, doc=_describe(sub, self.notes)
+                    key=name,
+                    type=t,
+                    required=name in view.required,
+                    doc=_describe(sub, self.notes),
                 )
             )
             self.notes = saved
@@ -614,23 +869,40 @@ class Converter:
         if extra is not None and extra is not False:
             what = "" if extra is True or extra == {} else f" ({brief(extra, 60)})"
             doc = f"{doc} (additional keys allowed{what})".strip()
-        self.defs[name] = Def(name=name, fields=fields, doc=doc)
+        refs: dict[str, None] = {}
+        for f in fields:
+            type_refs(f.type, refs)
+        self.defs.append(Def(key=key, name=hint, fields=fields, doc=doc, refs=tuple(refs)))
         return ref
 
 
-def _param(conv: Converter, name: str, original: str, schema: Any, required: bool) -> Param:
+@dataclass(kw_only=True)
+class _RawParam:
+    """A parameter converted, its default not yet checked (the classes it may need are
+    only all converted once the tool's schemas are)."""
+
+    name: str
+    original: str
+    schema: Any
+    required: bool
+    type: Type
+    notes: list[str]
+
+
+def _param(raw: _RawParam, defs: Mapping[str, Def]) -> Param:
     """One parameter: its type, and its default if a type checker would accept it."""
-    conv.notes = []
-    t = conv.convert(schema, conv.prefix + type_name(original, "Param"), 1)
+    t, schema, required = raw.type, raw.schema, raw.required
     default = schema.get("default", ...) if isinstance(schema, dict) else ...
     literal = None if default is ... or required else _py_literal(default)
-    if literal is not None and (len(literal) > _DEFAULT_MAX or not _accepts(t, default, conv.defs)):
+    if literal is not None and (len(literal) > _DEFAULT_MAX or not _accepts(t, default, defs)):
         literal = None  # the checker would reject it: documented instead
     shown = literal is not None
     if not required and (literal is None or literal == "None"):
         t, literal = union([t, NONE]), "None"
-    doc = _describe(schema, conv.notes, default=not shown and default is not None)
-    return Param(name=name, original=original, type=t, required=required, default=literal, doc=doc)
+    doc = _describe(schema, raw.notes, default=not shown and default is not None)
+    return Param(
+        name=raw.name, original=raw.original, type=t, required=required, default=literal, doc=doc
+    )
 
 
 def analyse(tool: Tool) -> ToolTypes:
@@ -687,8 +959,8 @@ def parameter_names(tool: Tool) -> dict[str, str]:
     if not isinstance(schema, dict):
         return {}
     try:
-        conv = Converter(type_name(tool.identifier, "Tool"), {*RESERVED, tool.identifier})
-        conv.root = schema
+        conv = Converter(type_name(tool.identifier, "Tool"))
+        conv.session.set_root(schema, conv.prefix + "Params")
         view = conv.object_view(schema, 0, set())
     except Exception:  # malformed schemas degrade, as in the full conversion
         return {p.name: p.original for p in analyse(tool).params}
@@ -700,20 +972,32 @@ def parameter_names(tool: Tool) -> dict[str, str]:
 def _convert_tool(tool: Tool) -> ToolTypes:
     """Input schema -> keyword parameters (+ `**kwargs` if open), output -> return type."""
     prefix = type_name(tool.identifier, "Tool")
-    conv = Converter(prefix, {*RESERVED, tool.identifier})
-    conv.root = schema = tool.input_schema
-    conv.root_name = prefix + "Params"
+    conv = Converter(prefix)
+    schema = tool.input_schema
+    conv.session.set_root(schema, prefix + "Params")
     view = conv.object_view(schema, 0, set()) if isinstance(schema, dict) else None
-    params: list[Param] = []
+    raw: list[_RawParam] = []
     kwargs: tuple[str, Type] | None = None
     if view is None:  # not an object schema: accept anything rather than nothing
         kwargs = ("kwargs", ANY)
     else:
         taken: set[str] = set()
         for name, original, sub in _named_params(view, taken):
-            params.append(_param(conv, name, original, sub, original in view.required))
+            conv.notes = []
+            t = conv.convert(sub, prefix + type_name(original, "Param"), 1)
+            required = original in view.required
+            raw.append(
+                _RawParam(
+                    name=name,
+                    original=original,
+                    schema=sub,
+                    required=required,
+                    type=t,
+                    notes=conv.notes,
+                )
+            )
         order = {original: i for i, original in enumerate(view.props)}
-        params.sort(key=lambda p: (not p.required, order[p.original]))
+        raw.sort(key=lambda p: (not p.required, order[p.original]))
         extra = view.additional
         if extra is True or (isinstance(extra, dict) and extra):
             kw = "kwargs"
@@ -721,19 +1005,22 @@ def _convert_tool(tool: Tool) -> ToolTypes:
                 kw += "_"
             conv.notes = []
             kwargs = (kw, conv.convert(extra, prefix + "Extra", 1))
-    conv.root = output = tool.output_schema
-    conv.root_name = prefix + "Result"
+    conv.drain()  # the definitions queued must resolve their refs against this root
+    output = tool.output_schema
+    conv.session.set_root(output, prefix + "Result")
     conv.notes = []
     returns = ANY if output is None else conv.convert(output, prefix + "Result", 0)
+    conv.drain()
     doc = output.get("description") if isinstance(output, dict) else None
     if isinstance(output, dict) and doc is None and isinstance(output.get("$ref"), str):
-        target = conv.resolve(output["$ref"])[0]
+        target = conv.session.resolve(output["$ref"])[0]
         doc = target.get("description") if isinstance(target, dict) else None
     returns_doc = " ".join(filter(None, [one_line(doc, DESCRIPTION_LIMIT), *conv.notes]))
+    defs = conv.collected()
     return ToolTypes(
         tool=tool,
-        defs=conv.defs,
-        params=params,
+        defs=defs,
+        params=[_param(p, defs) for p in raw],
         kwargs=kwargs,
         returns=returns,
         returns_doc=returns_doc,
