@@ -401,15 +401,26 @@ def _strings(label: str, key: str, value: Any) -> dict[str, str]:
     return {k: _expand(f"{label} {key}.{k}", str(v)) for k, v in value.items()}
 
 
-def _server(label: str, namespace: str, table: Any) -> ServerConfig:
+def _keyed_table(label: str, table: Any, allowed: set[str]) -> dict[str, Any]:
+    """`table`, checked to be a table whose keys are all in `allowed`."""
     if not isinstance(table, dict):
         raise ConfigError(f"{label} must be a table")
-    unknown = sorted(set(table) - _SERVER_KEYS)
+    unknown = sorted(set(table) - allowed)
     if unknown:
         raise ConfigError(
-            f"{label}: unknown key(s) {', '.join(unknown)}; expected "
-            f"{', '.join(sorted(_SERVER_KEYS))}"
+            f"{label}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}"
         )
+    return table
+
+
+def _seconds(label: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{label}: 'timeout' must be a positive number of seconds")
+    return float(value)
+
+
+def _server(label: str, namespace: str, table: Any) -> ServerConfig:
+    table = _keyed_table(label, table, _SERVER_KEYS)
     command, url = table.get("command"), table.get("url")
     if (command is None) == (url is None):
         raise ConfigError(f"{label}: give either 'command' (stdio) or 'url' (HTTP), not both")
@@ -423,9 +434,7 @@ def _server(label: str, namespace: str, table: Any) -> ServerConfig:
     transport = _TRANSPORTS.get(table.get("transport", ""))
     if table.get("transport") is not None and transport is None:
         raise ConfigError(f"{label}: 'transport' must be one of {', '.join(sorted(_TRANSPORTS))}")
-    timeout = table.get("timeout", 30.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError(f"{label}: 'timeout' must be a positive number of seconds")
+    timeout = _seconds(label, table.get("timeout", 30.0))
     cwd = table.get("cwd")
     if cwd is not None and not isinstance(cwd, str):
         raise ConfigError(f"{label}: 'cwd' must be a path")
@@ -438,19 +447,12 @@ def _server(label: str, namespace: str, table: Any) -> ServerConfig:
         url=_expand(label, url) if url else None,
         headers=_strings(label, "headers", table.get("headers", {})),
         transport=transport,
-        timeout=float(timeout),
+        timeout=timeout,
     )
 
 
 def _openapi(label: str, namespace: str, table: Any) -> OpenAPIConfig:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{label} must be a table")
-    unknown = sorted(set(table) - _OPENAPI_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{label}: unknown key(s) {', '.join(unknown)}; expected "
-            f"{', '.join(sorted(_OPENAPI_KEYS))}"
-        )
+    table = _keyed_table(label, table, _OPENAPI_KEYS)
     spec = table.get("spec")
     if not isinstance(spec, str) or not spec:
         raise ConfigError(f"{label}: 'spec' must name an OpenAPI file or URL")
@@ -462,9 +464,7 @@ def _openapi(label: str, namespace: str, table: Any) -> OpenAPIConfig:
         not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts)
     ):
         raise ConfigError(f"{label}: 'allowed_hosts' must be a list of host names")
-    timeout = table.get("timeout", 30.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError(f"{label}: 'timeout' must be a positive number of seconds")
+    timeout = _seconds(label, table.get("timeout", 30.0))
     retries = table.get("max_retries", 3)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ConfigError(f"{label}: 'max_retries' must be a whole number")
@@ -475,7 +475,7 @@ def _openapi(label: str, namespace: str, table: Any) -> OpenAPIConfig:
         headers=_strings(label, "headers", table.get("headers", {})),
         auth=_auth(label, table.get("auth")),
         allowed_hosts=tuple(hosts) if hosts is not None else None,
-        timeout=float(timeout),
+        timeout=timeout,
         max_retries=retries,
     )
 

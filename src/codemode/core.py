@@ -173,7 +173,6 @@ class CodeMode:
         """
         from codemode.sources.mcp import MCPSource  # the MCP SDK loads only when used
 
-        self._check_new_namespace(name)
         source = MCPSource(
             name,
             command=command,
@@ -187,8 +186,7 @@ class CodeMode:
             connect_timeout=connect_timeout,
             on_change=self._source_changed,
         )
-        self._pending.append(source)
-        self._status[name] = "not started"
+        self.add_source(source)
         return source
 
     def add_openapi(
@@ -215,7 +213,6 @@ class CodeMode:
         """
         from codemode.sources.openapi import OpenAPISource
 
-        self._check_new_namespace(name)
         source = OpenAPISource(
             name,
             spec=spec,
@@ -227,8 +224,7 @@ class CodeMode:
             max_retries=max_retries,
             include=include,
         )
-        self._pending.append(source)
-        self._status[name] = "not started"
+        self.add_source(source)
         return source
 
     def _check_new_namespace(self, namespace: str) -> None:
