@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
-from codemode.sources.openapi import BearerAuth
 
 from codemode import CodeMode
+from codemode.sources.openapi import BearerAuth
 
 CANARY = "canary-7f3a9c41d2e8b6a0"
 PROJECT_ID = {"name": "project_id", "in": "path", "required": True, "schema": {"type": "integer"}}
