@@ -25,17 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from codemode import _schema
-from codemode._schema import (
+from codemode._schema import FALLBACK_NOTE, analyse
+from codemode._schema_convert import MAX_DEPTH, Converter
+from codemode._schema_model import (
     DESCRIPTION_LIMIT,
-    FALLBACK_NOTE,
-    MAX_DEPTH,
     RESERVED,
     TYPING,
-    Converter,
     Def,
     ToolTypes,
     Type,
-    analyse,
     clean,
     is_identifier,
     str_literal,
