@@ -28,8 +28,9 @@ from codemode.errors import ConfigError, SourceError
 from codemode.limits import Limits
 from codemode.results import ErrorInfo, ExecutionResult, cap_json
 from codemode.sandbox.discovery import Discovery
+from codemode.sandbox.driver import Outcome, RunControl
 from codemode.sandbox.modules import BUILTIN_STUBS, NamespaceModules
-from codemode.sandbox.monty import MontyExecutor, Outcome, RunControl
+from codemode.sandbox.monty import MontyExecutor
 from codemode.search import SearchHit, SearchIndex
 from codemode.sources.functions import FunctionSource
 from codemode.typegen import namespace_stub, tool_signature
