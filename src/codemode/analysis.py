@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from codemode.prelude.imports import rewrite_imports
+
 __all__ = [
     "Analysis",
     "CallSpec",
@@ -81,6 +83,10 @@ class Analysis:
     """UTF-8 byte spans of tool calls to run concurrently (awaited or gathered)."""
     problems: tuple[Problem, ...] = ()
     """Calls that would certainly fail, in source order."""
+    code: str | None = None
+    """The program to run, with imports of polyfilled modules rewritten (None: as written)."""
+    polyfills: frozenset[str] = frozenset()
+    """Polyfilled modules the program imports (their objects are built before it runs)."""
 
 
 def analyze(code: str, namespaces: Mapping[str, Mapping[str, CallSpec]]) -> Analysis:
@@ -97,7 +103,9 @@ def analyze(code: str, namespaces: Mapping[str, Mapping[str, CallSpec]]) -> Anal
         walker.run(tree)
     except RecursionError:  # absurdly deep expressions: let the sandbox judge
         return Analysis(parsed=True, namespaces=frozenset(namespaces))
-    offsets = _line_offsets(code)
+    rewrite = rewrite_imports(code, tree)
+    # Rewriting keeps every line, so AST lines map onto the rewritten text's lines.
+    offsets = _line_offsets(rewrite.code)
     spans = frozenset(
         (offsets[n.lineno - 1] + n.col_offset, offsets[n.end_lineno - 1] + n.end_col_offset)
         for n in walker.concurrent_nodes()
@@ -109,6 +117,8 @@ def analyze(code: str, namespaces: Mapping[str, Mapping[str, CallSpec]]) -> Anal
         names=frozenset(walker.names),
         concurrent=spans,
         problems=tuple(sorted(walker.problems, key=lambda p: (p.line, p.column))),
+        code=rewrite.code if rewrite.modules else None,
+        polyfills=rewrite.modules,
     )
 
 

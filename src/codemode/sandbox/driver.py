@@ -27,8 +27,16 @@ import pydantic_monty as pm
 from codemode.analysis import Analysis
 from codemode.errors import ToolError
 from codemode.limits import Limits
+from codemode.prelude.imports import setup_code
 from codemode.results import ErrorInfo, OutputBuffer, Printed, ToolCall
-from codemode.sandbox.translate import limit_message, limit_of, plain, position, typing_error
+from codemode.sandbox.translate import (
+    import_hint,
+    limit_message,
+    limit_of,
+    plain,
+    position,
+    typing_error,
+)
 from codemode.sandbox.watchdog import Watch, Watchdog
 
 __all__ = ["KILL_GRACE", "TOOL_ERROR_BASE", "Host", "Outcome", "Run", "RunControl"]
@@ -215,6 +223,10 @@ class Run:
         if "ToolError" in self.analysis.names and "ToolError" not in bound:
             lines.append(f"ToolError = {TOOL_ERROR_BASE}")
             names.add("ToolError")
+        polyfill_code, polyfill_names = setup_code(self.analysis.polyfills, bound)
+        if polyfill_code:
+            lines.append(polyfill_code)
+            names |= polyfill_names
         return "\n".join(lines), names
 
     # -- the driver loop ------------------------------------------------------------------
@@ -223,7 +235,7 @@ class Run:
         # Stubs declare tools as plain functions, so the checker would refuse `await` on
         # them; programs that await tool calls keep the static call check only.
         snap: pm.SyncSnapshot = live.feed_start(
-            self.code,
+            self.analysis.code or self.code,
             print_callback=self._print,
             skip_type_check=bool(self.analysis.concurrent),
         )
@@ -394,6 +406,8 @@ class Run:
                 tool=err.tool,
                 parameter=err.parameter,
             )
+        if kind in ("ModuleNotFoundError", "ImportError"):
+            message = import_hint(message)
         limit = limit_of(kind, message)
         if limit is not None:
             return ErrorInfo(

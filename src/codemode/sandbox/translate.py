@@ -11,7 +11,15 @@ from codemode.convert import to_jsonable
 from codemode.limits import Limits
 from codemode.results import ErrorInfo
 
-__all__ = ["limit_message", "limit_of", "plain", "position", "typing_error"]
+__all__ = ["import_hint", "limit_message", "limit_of", "plain", "position", "typing_error"]
+
+_MISSING = re.compile(r"No module named '([\w.]+)'")
+_AVAILABLE = (
+    "asyncio, base64, bisect, collections, copy, csv, dataclasses, datetime, decimal, "
+    "difflib, enum (functional API), fnmatch, fractions, functools, hashlib, heapq, html, "
+    "io, itertools, json, math, operator, random, re, statistics, string, textwrap, time, "
+    "typing, urllib.parse, uuid"
+)
 
 
 def position(frames: list[pm.Frame]) -> tuple[int | None, int | None]:
@@ -71,3 +79,17 @@ def plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k if isinstance(k, str) else str(k): plain(v) for k, v in value.items()}
     return to_jsonable(value)
+
+
+def import_hint(message: str) -> str:
+    """Say what to use instead of a module the sandbox cannot have."""
+    from codemode.prelude import UNAVAILABLE
+
+    found = _MISSING.search(message)
+    if found is None:
+        return message
+    module = found.group(1)
+    for name in (module, module.split(".")[0]):
+        if name in UNAVAILABLE:
+            return f"{message}: {UNAVAILABLE[name]}"
+    return f"{message}; modules programs can import: {_AVAILABLE}"

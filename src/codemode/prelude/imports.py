@@ -1,0 +1,178 @@
+"""Making `import textwrap` work: rewrite a program's imports of polyfilled modules.
+
+The sandbox resolves `import X` only from its own stdlib and from host modules, and a
+polyfill is a module object built inside the sandbox. So the import statements that name
+a polyfilled module are rewritten, in place, into assignments from that object:
+
+    import textwrap as tw                ->  tw = _cm_poly_textwrap
+    from collections import OrderedDict  ->  OrderedDict = _cm_poly_collections.OrderedDict
+    import urllib.parse                  ->  urllib = _cm_package("urllib", parse=...)
+
+Every rewritten statement stays on its own lines (a multi-line import keeps its line
+count), so line numbers in errors still point at the program the model wrote.
+`setup_code` builds the objects the rewritten program needs.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from codemode.prelude import EXTENDED, NATIVE_NAMES, extra_names, polyfilled, source
+
+__all__ = ["Rewrite", "rewrite_imports", "setup_code"]
+
+SUPPORT = "_cm_module"
+"""The name the support code binds (a session that has it needs no support code again)."""
+
+_SUPPORT_CODE = """\
+from typing import Any as _cm_Any
+class _cm_Module:
+    def __init__(self, name, attrs):
+        self._cm_name = name
+        for key, value in attrs.items():
+            if not key.startswith("__"):
+                setattr(self, key, value)
+    def __repr__(self):
+        return "<module '" + self._cm_name + "'>"
+def _cm_module(name: str, source: str) -> _cm_Any:
+    namespace = {}
+    exec(source, namespace)
+    return _cm_Module(name, namespace)
+def _cm_extend(name: str, native: _cm_Any, names: list, source: str) -> _cm_Any:
+    namespace = {}
+    for key in names:
+        namespace[key] = getattr(native, key)
+    exec(source, namespace)
+    return _cm_Module(name, namespace)
+def _cm_package(name: str, **parts: _cm_Any) -> _cm_Any:
+    return _cm_Module(name, parts)
+"""
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A program with its polyfilled imports rewritten."""
+
+    code: str
+    """The program to run (the original when nothing was rewritten)."""
+    modules: frozenset[str]
+    """The polyfilled modules it imports (whole or extended)."""
+
+
+def _var(module: str) -> str:
+    return "_cm_poly_" + module.replace(".", "_")
+
+
+def rewrite_imports(code: str, tree: ast.Module) -> Rewrite:
+    """Rewrite the imports of polyfilled modules in `code` (parsed as `tree`)."""
+    edits: list[tuple[ast.stmt, str]] = []
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            text = _import(node, modules)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            text = _import_from(node, modules)
+        else:
+            continue
+        if text is not None:
+            edits.append((node, text))
+    if not edits:
+        return Rewrite(code=code, modules=frozenset())
+    return Rewrite(code=_apply(code, edits), modules=frozenset(modules))
+
+
+def _import(node: ast.Import, modules: set[str]) -> str | None:
+    parts: list[str] = []
+    changed = False
+    for alias in node.names:
+        name = alias.name
+        if polyfilled(name) or (name in EXTENDED and source(name) is not None):
+            modules.add(name)
+            changed = True
+            if alias.asname:
+                parts.append(f"{alias.asname} = {_var(name)}")
+            elif "." in name:  # import urllib.parse binds `urllib`
+                package, _, sub = name.partition(".")
+                parts.append(f"{package} = _cm_package({package!r}, {sub}={_var(name)})")
+            else:
+                parts.append(f"{name} = {_var(name)}")
+        else:
+            parts.append(f"import {name}" + (f" as {alias.asname}" if alias.asname else ""))
+    return "; ".join(parts) if changed else None
+
+
+def _import_from(node: ast.ImportFrom, modules: set[str]) -> str | None:
+    module = node.module or ""
+    if any(a.name == "*" for a in node.names):
+        return None  # star imports of polyfills are left to fail with a clear error
+    # `from urllib import parse` names a polyfilled submodule
+    if not polyfilled(module) and all(polyfilled(f"{module}.{a.name}") for a in node.names):
+        for alias in node.names:
+            modules.add(f"{module}.{alias.name}")
+        return "; ".join(
+            f"{alias.asname or alias.name} = {_var(f'{module}.{alias.name}')}"
+            for alias in node.names
+        )
+    if polyfilled(module):
+        modules.add(module)
+        return "; ".join(
+            f"{alias.asname or alias.name} = {_var(module)}.{alias.name}" for alias in node.names
+        )
+    if module in EXTENDED and source(module) is not None:
+        extras = extra_names(module)
+        wanted = [a for a in node.names if a.name in extras]
+        if not wanted:
+            return None
+        modules.add(module)
+        native = [a for a in node.names if a.name not in extras]
+        parts = [f"{alias.asname or alias.name} = {_var(module)}.{alias.name}" for alias in wanted]
+        if native:
+            names = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in native)
+            parts.insert(0, f"from {module} import {names}")
+        return "; ".join(parts)
+    return None
+
+
+def _apply(code: str, edits: list[tuple[ast.stmt, str]]) -> str:
+    """Replace each statement's source span, keeping the program's line count."""
+    data = code.encode()
+    starts = [0]
+    for line in data.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    out = data
+    # Apply from the end so earlier offsets stay valid.
+    for node, text in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
+        end_line = node.end_lineno or node.lineno
+        start = starts[node.lineno - 1] + node.col_offset
+        end = starts[end_line - 1] + (node.end_col_offset or 0)
+        replacement = (text + "\n" * (end_line - node.lineno)).encode()
+        out = out[:start] + replacement + out[end:]
+    return out.decode()
+
+
+def setup_code(modules: frozenset[str], bound: set[str]) -> tuple[str, set[str]]:
+    """Code that builds the polyfill objects `modules` need and a session lacks.
+
+    Returns the code and the names it binds (to add to the session's bound names).
+    """
+    missing = sorted(m for m in modules if _var(m) not in bound)
+    if not missing:
+        return "", set()
+    lines: list[str] = []
+    names = {_var(m) for m in missing}
+    if SUPPORT not in bound:
+        lines.append(_SUPPORT_CODE)
+        names.add(SUPPORT)
+    for module in missing:
+        text = source(module) or ""
+        if module in EXTENDED:
+            native = f"_cm_native_{module}"
+            lines.append(f"import {module} as {native}")
+            lines.append(
+                f"{_var(module)} = _cm_extend({module!r}, {native}, "
+                f"{list(NATIVE_NAMES.get(module, ()))!r}, {text!r})"
+            )
+        else:
+            lines.append(f"{_var(module)} = _cm_module({module!r}, {text!r})")
+    return "\n".join(lines), names
