@@ -415,3 +415,12 @@ async def test_cancelling_aexecute_stops_the_program(cm: CodeMode, code: str) ->
         result = await cm.aexecute("41 + 1", session="cancel-me")
         assert result.result == 42
         assert time.perf_counter() - started < 2.5
+
+
+def test_huge_error_messages_are_capped(cm: CodeMode) -> None:
+    result = cm.execute("raise ValueError('x' * 1_000_000)")
+    assert result.error is not None
+    assert result.error.type == "ValueError"
+    assert len(result.error.message) <= 4000
+    assert "chars omitted" in result.error.message
+    assert result.truncated

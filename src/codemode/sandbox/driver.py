@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from codemode.analysis import Analysis
 from codemode.errors import ToolError
 from codemode.limits import Limits
 from codemode.prelude.imports import setup_code
-from codemode.results import ErrorInfo, OutputBuffer, Printed, ToolCall
+from codemode.results import ErrorInfo, OutputBuffer, Printed, ToolCall, cap_text
 from codemode.sandbox.translate import (
     import_hint,
     limit_message,
@@ -47,6 +48,7 @@ TOOL_ERROR_BASE: Final = "RuntimeError"
 KILL_GRACE = 1.0  # seconds past the deadline before the watchdog kills a worker
 _FLOOD_FACTOR = 128  # printing this many times stdout_bytes stops the program
 _CANCEL_GRACE = 0.5  # seconds a cancelled program may keep computing before it is stopped
+_ERROR_CHARS = 4000  # an error message is for reading, not for carrying data
 
 
 class Host(Protocol):
@@ -158,12 +160,18 @@ class Run:
         self._flood = max(self.limits.stdout_bytes * _FLOOD_FACTOR, 8 * 1024 * 1024)
 
     def outcome(self, *, error: ErrorInfo | None = None, value: Any = None) -> Outcome:
-        stdout = self.out.getvalue()
+        truncated = self.out.truncated
+        if error is not None:
+            # A program can raise an exception carrying megabytes of text: cap it too.
+            message, cut = cap_text(error.message, _ERROR_CHARS)
+            if cut:
+                error = dataclasses.replace(error, message=message)
+                truncated = True
         return Outcome(
             ok=error is None,
             value=value,
-            stdout=stdout,
-            truncated=self.out.truncated,
+            stdout=self.out.getvalue(),
+            truncated=truncated,
             error=error,
             tool_calls=self.calls,
         )
