@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from apis import ApiResults, api_targets, bench_apis, render_apis
+from data_plane import DataResults, bench_data_plane, data_targets, render_data_plane
 from fastmcp import Client, FastMCP
 from fastmcp.experimental.transforms.code_mode import CodeMode as FastMCPCodeMode
 from fastmcp.experimental.transforms.code_mode import MontySandboxProvider
@@ -109,6 +110,7 @@ class Results:
     gateway: GatewayResults
     apis: ApiResults
     search: tuple[str, dict[str, Any]]
+    data: DataResults
 
 
 # -- setup ------------------------------------------------------------------------------
@@ -334,6 +336,7 @@ def build_targets(results: Results) -> list[Target]:
         *gateway_targets(results.gateway),
         *api_targets(results.apis),
         *search_targets(results.search[1]),
+        *data_targets(results.data),
     ]
 
 
@@ -525,6 +528,7 @@ def render(results: Results, machine: dict[str, str], started: datetime, elapsed
         *render_gateway(results.gateway, 6),
         *render_apis(results.apis, 8),
         results.search[0].replace("## Tool search", "## 9. Tool search", 1),
+        *render_data_plane(results.data, 10),
         "## Method",
         METHOD.strip(),
         gateway_method(),
@@ -584,6 +588,7 @@ def run_all(cm: CodeMode) -> Results:
         gateway=step("codemode serve over stdio", lambda _: bench_gateway(), cm),
         apis=step("three API documents", lambda _: bench_apis(), cm),
         search=step("tool search vs fastmcp BM25", lambda _: evaluate_search(), cm),
+        data=step("10 MB CSV in, one row out", lambda _: bench_data_plane(), cm),
     )
 
 

@@ -24,7 +24,25 @@ def _encoder(name: str) -> Any:
         return bpe_openai.get_encoding(name)
 
 
+_CHUNK = 64 * 1024
+
+
 def count_tokens(value: Any, encoding: str = "o200k_base") -> int:
-    """Tokens of `value`: a string as is, anything else as its compact JSON text."""
+    """Tokens of `value`: a string as is, anything else as its compact JSON text.
+
+    Very long texts (the encoder refuses them whole) are counted in chunks cut at line
+    breaks; each cut can change the count by a token or two.
+    """
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return len(_encoder(encoding).encode(text))
+    encoder = _encoder(encoding)
+    if len(text) <= _CHUNK:
+        return len(encoder.encode(text))
+    total, start = 0, 0
+    while start < len(text):
+        end = min(start + _CHUNK, len(text))
+        if end < len(text):
+            cut = text.rfind("\n", start, end)
+            end = cut + 1 if cut > start else end
+        total += len(encoder.encode(text[start:end]))
+        start = end
+    return total
