@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ast
 
-import pytest
-
 from codemode import CodeMode
 from codemode.prelude import polyfilled
 from codemode.prelude.imports import rewrite_imports
@@ -16,13 +14,6 @@ def rewrite(code: str) -> tuple[str, set[str]]:
     return result.code, set(result.modules)
 
 
-needs = pytest.mark.skipif(
-    not (polyfilled("textwrap") and polyfilled("heapq") and polyfilled("urllib.parse")),
-    reason="textwrap, heapq and urllib.parse polyfills are not in this build",
-)
-
-
-@needs
 def test_rewrites_keep_lines_and_bind_the_polyfill() -> None:
     code = (
         "import json, textwrap as tw\n"
@@ -46,12 +37,30 @@ def test_rewrites_keep_lines_and_bind_the_polyfill() -> None:
     assert lines[7] == "x = 1"
 
 
+def test_every_promised_polyfill_ships() -> None:
+    for module in (
+        "textwrap",
+        "statistics",
+        "operator",
+        "string",
+        "enum",
+        "uuid",
+        "difflib",
+        "heapq",
+        "io",
+        "fractions",
+        "urllib.parse",
+        "html",
+        "fnmatch",
+    ):
+        assert polyfilled(module), module
+
+
 def test_nothing_to_rewrite_returns_the_program() -> None:
     code = "import json\nfrom collections import Counter\njson.dumps(1)"
     assert rewrite(code) == (code, set())
 
 
-@needs
 def test_programs_import_polyfills_and_errors_keep_their_lines() -> None:
     with CodeMode() as cm:
         result = cm.execute(
