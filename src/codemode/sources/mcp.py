@@ -51,7 +51,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("MCP sources need the MCP SDK 2.x: pip install 'mcp>=2.3,<3'") from exc
 
 from codemode.bridge import EventLoopThread
-from codemode.catalog import Tool, ToolAnnotations, check_namespace
+from codemode.catalog import Tool, check_namespace
 from codemode.errors import ConfigError, SourceError, ToolError
 from codemode.sources._mcp_io import (
     StderrTail,
@@ -61,7 +61,8 @@ from codemode.sources._mcp_io import (
     secret_values,
     startup_failure,
 )
-from codemode.sources._mcp_results import error_text, tool_output_schema, unwrap_result
+from codemode.sources._mcp_results import error_text, unwrap_result
+from codemode.sources._mcp_tools import describe_server, list_all_tools, tools_from_mcp
 
 __all__ = ["MCPSource"]
 
@@ -76,7 +77,6 @@ _CLIENT_INFO = types.Implementation(name="codemode", version=_VERSION)
 _PROBE_TIMEOUT = 2.0  # liveness check after an abandoned call
 _STOP_GRACE = 8.0  # a connection still shutting down after this is cancelled outright
 _CLOSE_GRACE = 3.0  # the same, when the whole source is closing
-_MAX_PAGES = 1000  # tools/list pages; a server that never stops paging is broken
 
 
 class _Connection:
@@ -297,7 +297,7 @@ class MCPSource:
         conn.task = asyncio.get_running_loop().create_task(self._serve(conn))
         try:
             listing = await asyncio.wait_for(asyncio.shield(conn.ready), self._connect_timeout)
-            tools, raw = self._translate(listing)
+            tools, raw = tools_from_mcp(self._namespace, self._scrub, listing)
         except BaseException as exc:
             timed_out = isinstance(exc, TimeoutError) and not conn.ready.done()
             self._retire(conn, abort=True)
@@ -340,8 +340,8 @@ class MCPSource:
             with conn.scope:
                 async with self._session(conn) as client:
                     conn.client = client
-                    self._description = _describe(client.instructions, client.server_info)
-                    listing = await self._list_all(client)
+                    self._description = describe_server(client.instructions, client.server_info)
+                    listing = await list_all_tools(client, self._namespace)
                     if conn.ready.done():  # abandoned while starting
                         return
                     conn.ready.set_result(listing)
@@ -434,56 +434,6 @@ class MCPSource:
 
     # -- tools ----------------------------------------------------------------------
 
-    async def _list_all(self, client: Client) -> list[types.Tool]:
-        """Every tool, following `nextCursor`."""
-        tools: list[types.Tool] = []
-        cursor: str | None = None
-        seen: set[str] = set()
-        for _ in range(_MAX_PAGES):
-            page = await client.list_tools(cursor=cursor)
-            tools.extend(page.tools)
-            cursor = page.next_cursor
-            if cursor is None:
-                return tools
-            if cursor in seen:
-                raise SourceError(f"MCP server {self._namespace!r} repeats a tools/list cursor")
-            seen.add(cursor)
-        raise SourceError(f"MCP server {self._namespace!r} lists more than {_MAX_PAGES} pages")
-
-    def _translate(
-        self, listing: list[types.Tool]
-    ) -> tuple[tuple[Tool, ...], dict[str, dict[str, Any] | None]]:
-        """SDK tools -> codemode `Tool`s (and the raw output schemas, for unwrapping)."""
-        tools: list[Tool] = []
-        names: dict[str, str] = {}
-        raw: dict[str, dict[str, Any] | None] = {}
-        for spec in listing:
-            hints = spec.annotations or types.ToolAnnotations()
-            description = spec.description or spec.title or hints.title or ""
-            tool = Tool(
-                namespace=self._namespace,
-                name=spec.name,
-                description=self._scrub(description),
-                input_schema=dict(spec.input_schema) or {"type": "object", "properties": {}},
-                output_schema=tool_output_schema(spec.output_schema),
-                annotations=ToolAnnotations(
-                    read_only=hints.read_only_hint,
-                    destructive=hints.destructive_hint,
-                    idempotent=hints.idempotent_hint,
-                    open_world=hints.open_world_hint,
-                ),
-            )
-            other = names.get(tool.identifier)
-            if other is not None:
-                raise SourceError(
-                    f"MCP server {self._namespace!r} has tools {other!r} and {spec.name!r}, which "
-                    f"both map to the Python name {tool.identifier!r}"
-                )
-            names[tool.identifier] = spec.name
-            raw[spec.name] = spec.output_schema
-            tools.append(tool)
-        return tuple(tools), raw
-
     def _apply(self, tools: tuple[Tool, ...], raw: dict[str, dict[str, Any] | None]) -> None:
         """Adopt a listing; tell `on_change` when it differs from the previous one."""
         changed = self._listed_once and tools != self._tools
@@ -500,7 +450,8 @@ class MCPSource:
             conn.relist.clear()
             try:
                 with anyio.fail_after(self._connect_timeout):
-                    tools, raw = self._translate(await self._list_all(client))
+                    listing = await list_all_tools(client, self._namespace)
+                    tools, raw = tools_from_mcp(self._namespace, self._scrub, listing)
             except Exception as exc:
                 logger.warning(
                     "MCP server %r: could not refresh its tools: %s",
@@ -590,13 +541,13 @@ class MCPSource:
             return "the connection closed"
         try:
             with anyio.fail_after(_PROBE_TIMEOUT):
-                listing = await self._list_all(client)
+                listing = await list_all_tools(client, self._namespace)
         except TimeoutError:
             return f"no answer to tools/list within {_PROBE_TIMEOUT:g}s after an abandoned call"
         except Exception as exc:
             return self._scrub(describe(exc))
         with contextlib.suppress(SourceError):  # keep the old tools if the new ones clash
-            self._apply(*self._translate(listing))
+            self._apply(*tools_from_mcp(self._namespace, self._scrub, listing))
         return None
 
     async def _call_error(self, conn: _Connection, exc: Exception, qualified: str) -> ToolError:
@@ -659,16 +610,3 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _describe(instructions: str | None, info: Any) -> str:
-    """The first sentence of the server's instructions, else its title or name."""
-    text = " ".join((instructions or "").split())
-    if text:
-        first = text.split(". ")[0].rstrip(".")
-        return first[:120]
-    for attr in ("title", "name"):
-        value = getattr(info, attr, None)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:120]
-    return ""
