@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import inspect
 import os
 import sys
@@ -265,6 +266,7 @@ def _as_tool_error(exc: Exception, qualified: str) -> ToolError:
     return ToolError(f"{qualified} failed: {type(exc).__name__}: {redact(detail)}", tool=qualified)
 
 
+@functools.cache  # on first use, not at import: importing codemode has no side effects
 def _host_prefixes() -> list[str]:
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.expanduser("~")}
     with contextlib.suppress(OSError):
@@ -274,12 +276,9 @@ def _host_prefixes() -> list[str]:
     return sorted(usable, key=len, reverse=True)
 
 
-_PREFIXES = _host_prefixes()
-
-
 def redact(message: str, limit: int = 2000) -> str:
     """Remove host installation paths from an error message and cap its length."""
-    for prefix in _PREFIXES:
+    for prefix in _host_prefixes():
         if prefix in message:
             message = message.replace(prefix, "<host>")
     if len(message) > limit:

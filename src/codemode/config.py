@@ -58,6 +58,7 @@ from codemode.sources.functions import load_module, public_functions
 __all__ = ["Config", "FunctionsConfig", "ServerConfig", "data_dir", "load_config"]
 
 _TOP_LEVEL = {"functions", "limits", "openapi", "sandbox", "servers"}
+_FUNCTIONS_KEYS = {"module", "path", "functions", "description"}
 _OPENAPI_KEYS = {"spec", "base_url", "headers", "auth", "allowed_hosts", "timeout", "max_retries"}
 _AUTH_KEYS: dict[str, tuple[set[str], set[str]]] = {  # type -> (required, optional)
     "bearer": ({"token"}, set()),
@@ -343,14 +344,7 @@ def _functions(where: str, tables: Any) -> list[FunctionsConfig]:
     out = []
     for namespace, table in _table(where, "functions", tables).items():
         label = f"{where}: [functions.{namespace}]"
-        if not isinstance(table, dict):
-            raise ConfigError(f"{label} must be a table with a 'module' key")
-        extra = sorted(set(table) - {"module", "path", "functions", "description"})
-        if extra:
-            raise ConfigError(
-                f"{label}: unknown key(s) {', '.join(extra)}; "
-                "expected module, functions, description"
-            )
+        table = _keyed_table(label, table, _FUNCTIONS_KEYS)
         description = table.get("description")
         if description is not None and not isinstance(description, str):
             raise ConfigError(f"{label}: 'description' must be a string")
