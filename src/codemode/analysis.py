@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from codemode.prelude import GLOBALS, HOST_MODULES
 from codemode.prelude.imports import rewrite_imports
 
 __all__ = [
@@ -87,6 +88,12 @@ class Analysis:
     """The program to run, with imports of polyfilled modules rewritten (None: as written)."""
     polyfills: frozenset[str] = frozenset()
     """Polyfilled modules the program imports (their objects are built before it runs)."""
+    prelude: frozenset[str] = frozenset()
+    """Globals codemode provides without an import (`grep`, `jq`, `text`, `csv`,
+    `artifacts`) that the program reads without defining them itself."""
+
+
+_PRELUDE = frozenset(GLOBALS) | HOST_MODULES
 
 
 def analyze(code: str, namespaces: Mapping[str, Mapping[str, CallSpec]]) -> Analysis:
@@ -97,7 +104,12 @@ def analyze(code: str, namespaces: Mapping[str, Mapping[str, CallSpec]]) -> Anal
         # The sandbox accepts some syntax CPython 3.11 does not (3.12 f-strings such as
         # f"{d["key"]}"): bind every namespace the text names, and let runtime checks work.
         words = frozenset(_IDENTIFIER.findall(code))
-        return Analysis(parsed=False, namespaces=words & namespaces.keys(), names=words)
+        return Analysis(
+            parsed=False,
+            namespaces=words & namespaces.keys(),
+            names=words,
+            prelude=words & _PRELUDE,
+        )
     walker = _Walker(namespaces)
     try:
         walker.run(tree)
@@ -119,6 +131,7 @@ def analyze(code: str, namespaces: Mapping[str, Mapping[str, CallSpec]]) -> Anal
         problems=tuple(sorted(walker.problems, key=lambda p: (p.line, p.column))),
         code=rewrite.code if rewrite.modules else None,
         polyfills=rewrite.modules,
+        prelude=frozenset(n for n in _PRELUDE if n in walker.names and n not in walker.rebound),
     )
 
 

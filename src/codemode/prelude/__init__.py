@@ -20,7 +20,17 @@ import ast
 import functools
 from importlib import resources
 
-__all__ = ["EXTENDED", "NATIVE_NAMES", "UNAVAILABLE", "extra_names", "polyfilled", "source"]
+__all__ = [
+    "DEPENDS",
+    "EXTENDED",
+    "GLOBALS",
+    "HOST_MODULES",
+    "NATIVE_NAMES",
+    "UNAVAILABLE",
+    "extra_names",
+    "polyfilled",
+    "source",
+]
 
 # module name as imported -> polyfill file (without .py)
 _WHOLE = {
@@ -39,14 +49,54 @@ _WHOLE = {
     "enum": "enum",
 }
 
-EXTENDED = {"collections": "collections_extra", "functools": "functools_extra"}
+EXTENDED = {
+    "collections": "collections_extra",
+    "functools": "functools_extra",
+    "csv": "csv_extra",
+}
 """Modules the sandbox has in part -> the polyfill file with their missing names."""
 
 NATIVE_NAMES = {
     "collections": ("Counter", "defaultdict", "deque", "namedtuple"),
     "functools": ("cache", "lru_cache", "partial", "reduce"),
+    "csv": (
+        "reader",
+        "writer",
+        "DictReader",
+        "DictWriter",
+        "QUOTE_MINIMAL",
+        "QUOTE_ALL",
+        "QUOTE_NONNUMERIC",
+        "QUOTE_NONE",
+        "Error",
+        "field_size_limit",
+        "excel",
+        "excel_tab",
+        "unix_dialect",
+        "get_dialect",
+        "list_dialects",
+        "Dialect",
+    ),
 }
-"""What the sandbox's own `collections` and `functools` provide (measured)."""
+"""What the sandbox's own `collections`, `functools` and `csv` provide (measured)."""
+
+# Modules only the prelude's globals use; programs cannot import them by these names.
+_PRELUDE = {"codemode.text": "prelude_text", "codemode.jq": "jq"}
+
+GLOBALS: dict[str, tuple[str, str | None]] = {
+    "csv": ("csv", None),
+    "text": ("codemode.text", None),
+    "grep": ("codemode.text", "grep"),
+    "jq": ("codemode.jq", "jq"),
+}
+"""Globals every program has without an import: name -> (module, attribute or None for
+the module itself). `csv` is the stdlib module with the prelude's table helpers added."""
+
+HOST_MODULES = frozenset({"artifacts"})
+"""Globals whose functions run on the host (modules of the sandbox, like namespaces)."""
+
+DEPENDS: dict[str, tuple[str, ...]] = {"codemode.text": ("difflib",)}
+"""Polyfill modules another polyfill's source receives as globals (built first)."""
 
 UNAVAILABLE = {
     "subprocess": "programs cannot start processes; call a tool instead (search(...) finds one)",
@@ -68,7 +118,7 @@ UNAVAILABLE = {
 @functools.cache
 def source(module: str) -> str | None:
     """The polyfill source for `module` (or for an extended module's extras), if any."""
-    stem = _WHOLE.get(module) or EXTENDED.get(module)
+    stem = _WHOLE.get(module) or EXTENDED.get(module) or _PRELUDE.get(module)
     if stem is None:
         return None
     try:

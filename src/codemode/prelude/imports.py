@@ -18,7 +18,15 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from codemode.prelude import EXTENDED, NATIVE_NAMES, extra_names, polyfilled, source
+from codemode.prelude import (
+    DEPENDS,
+    EXTENDED,
+    GLOBALS,
+    NATIVE_NAMES,
+    extra_names,
+    polyfilled,
+    source,
+)
 
 __all__ = ["Rewrite", "rewrite_imports", "setup_code"]
 
@@ -35,8 +43,8 @@ class _cm_Module:
                 setattr(self, key, value)
     def __repr__(self):
         return "<module '" + self._cm_name + "'>"
-def _cm_module(name: str, source: str) -> _cm_Any:
-    namespace = {}
+def _cm_module(name: str, source: str, deps: dict = {}) -> _cm_Any:
+    namespace = dict(deps)
     exec(source, namespace)
     return _cm_Module(name, namespace)
 def _cm_extend(name: str, native: _cm_Any, names: list, source: str) -> _cm_Any:
@@ -151,17 +159,28 @@ def _apply(code: str, edits: list[tuple[ast.stmt, str]]) -> str:
     return out.decode()
 
 
-def setup_code(modules: frozenset[str], bound: set[str]) -> tuple[str, set[str]]:
-    """Code that builds the polyfill objects `modules` need and a session lacks.
+def setup_code(
+    modules: frozenset[str],
+    bound: set[str],
+    *,
+    prelude: frozenset[str] = frozenset(),
+    stateful: bool = False,
+) -> tuple[str, set[str]]:
+    """Code that builds the polyfill objects `modules` need and binds the `prelude`
+    globals (`GLOBALS`) a program reads, skipping what a session already has.
 
+    In a session (`stateful`) a prelude global is bound only if the name is still free,
+    so a variable the program defined in an earlier execution keeps its value.
     Returns the code and the names it binds (to add to the session's bound names).
     """
-    missing = sorted(m for m in modules if _var(m) not in bound)
-    if not missing:
+    wanted_globals = sorted(g for g in prelude if g in GLOBALS and g not in bound)
+    needed = set(modules) | {GLOBALS[g][0] for g in wanted_globals}
+    missing = [m for m in _with_dependencies(needed) if _var(m) not in bound]
+    if not missing and not wanted_globals:
         return "", set()
     lines: list[str] = []
     names = {_var(m) for m in missing}
-    if SUPPORT not in bound:
+    if missing and SUPPORT not in bound:
         lines.append(_SUPPORT_CODE)
         names.add(SUPPORT)
     for module in missing:
@@ -174,5 +193,33 @@ def setup_code(modules: frozenset[str], bound: set[str]) -> tuple[str, set[str]]
                 f"{list(NATIVE_NAMES.get(module, ()))!r}, {text!r})"
             )
         else:
-            lines.append(f"{_var(module)} = _cm_module({module!r}, {text!r})")
+            deps = ", ".join(
+                f"{d.rpartition('.')[2]!r}: {_var(d)}" for d in DEPENDS.get(module, ())
+            )
+            extra = f", {{{deps}}}" if deps else ""
+            lines.append(f"{_var(module)} = _cm_module({module!r}, {text!r}{extra})")
+    for name in wanted_globals:
+        module, attribute = GLOBALS[name]
+        value = _var(module) + (f".{attribute}" if attribute else "")
+        if stateful:
+            lines.append(f"try:\n    {name}\nexcept NameError:\n    {name} = {value}")
+        else:
+            lines.append(f"{name} = {value}")
+        names.add(name)
     return "\n".join(lines), names
+
+
+def _with_dependencies(modules: set[str]) -> list[str]:
+    """`modules` and the polyfills they depend on, dependencies first, deterministic."""
+    ordered: list[str] = []
+
+    def visit(module: str) -> None:
+        if module in ordered:
+            return
+        for dependency in DEPENDS.get(module, ()):
+            visit(dependency)
+        ordered.append(module)
+
+    for module in sorted(modules):
+        visit(module)
+    return ordered

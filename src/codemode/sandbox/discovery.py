@@ -21,7 +21,18 @@ from codemode.typegen import tool_signature, tool_stub
 
 __all__ = ["Discovery"]
 
-GLOBALS = ("search", "help", "dir", "paginate", "ToolError")
+GLOBALS = (
+    "search",
+    "help",
+    "dir",
+    "paginate",
+    "ToolError",
+    "artifacts",
+    "grep",
+    "jq",
+    "text",
+    "csv",
+)
 """The names codemode defines in every program (besides the namespaces)."""
 
 

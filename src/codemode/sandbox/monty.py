@@ -284,7 +284,7 @@ class MontyExecutor:
                         "it starts empty",
                     )
                 )
-            outcome = run.execute(session.live, imported=session.imported)
+            outcome = run.execute(session.live, imported=session.imported, stateful=True)
             if run.worker_lost:
                 # The worker died and took the session's state with it (the result says
                 # so); the next execution in this session starts empty.
