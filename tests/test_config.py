@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from codemode import ConfigError
+from codemode.artifacts import FileArtifacts, MemoryArtifacts
 from codemode.config import load_config
 
 TOOLS = '''
@@ -65,6 +66,9 @@ def test_functions_from_a_module_with_a_selection(tmp_path: Path) -> None:
         ("[limits]\ntimout = 1\n", "timout"),
         ("[sandbox]\ntype_check = 'yes'\n", "type_check"),
         ("[plugins]\n", "unknown table"),
+        ("[artifacts]\nttl = 0\n", "ttl"),
+        ("[artifacts]\ndirectory = 'x'\n", "directory"),
+        ("[artifacts]\ndir = 3\n", "dir"),
         ("[functions.search]\nmodule = 'codemode.examples.ops'\n", "rename"),
         ("this is not toml", "invalid TOML"),
     ],
@@ -72,6 +76,20 @@ def test_functions_from_a_module_with_a_selection(tmp_path: Path) -> None:
 def test_mistakes_are_config_errors(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         load_config(write(tmp_path, text)).build().close()
+
+
+def test_artifacts_table(tmp_path: Path) -> None:
+    text = "[artifacts]\ndir = 'store'\nttl = 60\nmax_bytes = 1000\n"
+    config = load_config(write(tmp_path, text))
+    assert config.artifacts_dir == tmp_path / "store"
+    assert (config.artifact_policy.ttl, config.artifact_policy.max_bytes) == (60, 1000)
+    with config.build() as cm:
+        assert isinstance(cm.artifacts, FileArtifacts)
+        assert cm.artifacts.policy.ttl == 60
+        handle = cm.execute("artifacts.put('kept')").result
+    assert (tmp_path / "store" / f"{handle}.json").read_text() == '"kept"'
+    with load_config(write(tmp_path, "")).build() as cm:
+        assert isinstance(cm.artifacts, MemoryArtifacts)
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from mcp.server import Server
 from mcp.shared.exceptions import MCPError
 from mcp_types import ToolAnnotations
 
-from codemode import CodeMode
+from codemode import CodeMode, Limits
 from codemode.catalog import Caller, Tool
 from codemode.cli import main
 from codemode.server import build_server, execute_description
@@ -386,3 +387,68 @@ def test_namespace_lines_describe_the_source_and_do_not_grow_with_tools() -> Non
     assert "inventory (3 tools): Warehouse stock levels and orders." in small_text
     assert "inventory (300 tools): Warehouse stock levels and orders." in large_text
     assert abs(len(large_text) - len(small_text)) <= 2
+
+
+# ------------------------------------------------------------------------------ artifacts
+
+
+@pytest.mark.anyio
+async def test_big_results_are_artifact_resources() -> None:
+    with CodeMode(limits=Limits(timeout=10, result_bytes=200)) as small:
+        server = build_server(small)
+        with anyio.fail_after(15):
+            async with Client(server) as client:
+                text = await client.call_tool("execute", {"code": "'é' * 1000"})
+                rows = await client.call_tool("execute", {"code": "list(range(500))"})
+                fits = await client.call_tool("execute", {"code": "'small'"})
+                text_handle = text.structured_content["result"]
+                rows_handle = rows.structured_content["result"]
+                read_text = await client.read_resource(text_handle["uri"])
+                read_rows = await client.read_resource(rows_handle["uri"])
+                listed = await client.list_resources()
+                templates = await client.list_resource_templates()
+                unknown = "codemode://artifacts/art_" + "0" * 20
+                with pytest.raises(MCPError, match="no artifact"):
+                    await client.read_resource(unknown)
+                with pytest.raises(MCPError, match="no artifact"):
+                    await client.read_resource("codemode://artifacts/../../etc/passwd")
+            async with Client(server) as other:
+                other_listed = await other.list_resources()
+                # Another session does not list them, but the id still reads them.
+                again = await other.read_resource(rows_handle["uri"])
+    assert text.structured_content["truncated"]
+    assert rows.structured_content["truncated"]
+    assert fits.structured_content["result"] == "small"
+    assert not fits.structured_content["truncated"]
+    assert text_handle["uri"] == f"codemode://artifacts/{text_handle['artifact']}"
+    (content,) = read_text.contents
+    assert (content.mime_type, content.text) == ("text/plain", "é" * 1000)  # type: ignore[union-attr]
+    (content,) = read_rows.contents
+    assert content.mime_type == "application/json"
+    assert json.loads(content.text) == list(range(500))  # type: ignore[union-attr]
+    assert json.loads(again.contents[0].text) == list(range(500))  # type: ignore[union-attr]
+    by_uri = {str(r.uri): r for r in listed.resources}
+    for handle, mime in ((text_handle, "text/plain"), (rows_handle, "application/json")):
+        resource = by_uri[handle["uri"]]
+        assert (resource.mime_type, resource.size) == (mime, handle["bytes"])
+    assert "codemode://stubs" in by_uri  # the stubs are still listed
+    assert not [r for r in other_listed.resources if str(r.uri).startswith("codemode://art")]
+    uri_templates = [t.uri_template for t in templates.resource_templates]
+    assert "codemode://artifacts/{id}" in uri_templates
+
+
+@pytest.mark.anyio
+async def test_program_artifacts_are_listed_to_their_session(server: Server[Any]) -> None:
+    code = "a = artifacts.put({'k': [1, 2]}, name='kept')\na"
+    with anyio.fail_after(10):
+        async with Client(server) as client:
+            put = await client.call_tool("execute", {"code": code})
+            listed = await client.list_resources()
+            artifact_id = put.structured_content["result"]
+            read = await client.read_resource(f"codemode://artifacts/{artifact_id}")
+    resources = [r for r in listed.resources if str(r.uri).startswith("codemode://artifacts/")]
+    assert [(str(r.uri), r.name) for r in resources] == [
+        (f"codemode://artifacts/{artifact_id}", "kept")
+    ]
+    assert resources[0].size == len('{"k": [1, 2]}')
+    assert json.loads(read.contents[0].text) == {"k": [1, 2]}  # type: ignore[union-attr]

@@ -27,7 +27,7 @@ from codemode.catalog import Catalog, Entry
 from codemode.errors import ToolError
 from codemode.typegen import parameter_names
 
-__all__ = ["PAGINATE", "Bridge", "EventLoopThread", "redact"]
+__all__ = ["PAGINATE", "Bridge", "EventLoopThread", "completed", "redact"]
 
 PAGINATE = "paginate"
 """The sandbox global that calls a tool page after page."""
@@ -130,7 +130,7 @@ class Bridge:
             return self._paginate(args, kwargs, loop)
         binding = self._bindings.get(name)
         if binding is None:
-            return _done(self._builtin, name, args, kwargs)
+            return completed(self._builtin, name, args, kwargs)
         try:
             arguments = self._arguments(binding, args, kwargs)
         except ToolError as exc:
@@ -220,10 +220,11 @@ class Bridge:
             self._threads = None
 
 
-def _done(fn: Callable[..., Any], *args: Any) -> Future[Any]:
+def completed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+    """A future already settled with `fn(*args, **kwargs)` (or its exception)."""
     future: Future[Any] = Future()
     try:
-        future.set_result(fn(*args))
+        future.set_result(fn(*args, **kwargs))
     except BaseException as exc:  # delivered into the program, like any call's error
         future.set_exception(exc)
     return future
@@ -256,9 +257,12 @@ async def _guarded_async(
 
 
 def _qualified(exc: ToolError, qualified: str) -> ToolError:
-    if exc.tool is None:
-        return ToolError(redact(exc.message), tool=qualified, parameter=exc.parameter)
-    return ToolError(redact(exc.message), tool=exc.tool, parameter=exc.parameter)
+    return ToolError(
+        redact(exc.message),
+        tool=exc.tool or qualified,
+        parameter=exc.parameter,
+        logs=tuple(redact(line) for line in exc.logs),
+    )
 
 
 def _as_tool_error(exc: Exception, qualified: str) -> ToolError:

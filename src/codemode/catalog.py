@@ -22,6 +22,7 @@ __all__ = [
     "RESERVED_NAMES",
     "Caller",
     "Catalog",
+    "Logged",
     "Source",
     "Tool",
     "ToolAnnotations",
@@ -33,6 +34,16 @@ JSONSchema = dict[str, Any]
 Caller = Callable[[dict[str, Any]], Any] | Callable[[dict[str, Any]], Awaitable[Any]]
 """How a source performs one tool's calls: a plain function of the validated arguments
 (run in a worker thread) or a coroutine function (run on the event loop)."""
+
+
+@dataclass(frozen=True)
+class Logged:
+    """What a caller returns to pass on the log lines its source received during the
+    call (an upstream MCP server's log notifications) along with the result."""
+
+    value: Any
+    logs: tuple[str, ...]
+
 
 RESERVED_NAMES: frozenset[str] = frozenset(
     {

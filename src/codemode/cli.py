@@ -24,6 +24,7 @@ shows code mode end to end on bundled example tools.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -104,10 +105,15 @@ def _host_port(text: str) -> tuple[str, int]:
 
 def _config(path: str | None) -> Config:
     if path is not None:
-        return load_config(path)
-    if Path(DEFAULT_CONFIG).is_file():
-        return load_config(DEFAULT_CONFIG)
-    return Config()
+        config = load_config(path)
+    elif Path(DEFAULT_CONFIG).is_file():
+        config = load_config(DEFAULT_CONFIG)
+    else:
+        config = Config()
+    if config.artifacts_dir is None:
+        # Artifacts outlive one `codemode exec` and one server process.
+        config = dataclasses.replace(config, artifacts_dir=data_dir() / "artifacts")
+    return config
 
 
 def _read_code(arg: str) -> str:

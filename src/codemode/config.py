@@ -30,6 +30,12 @@ timeout = 10
 type_check = false                  # also run the full type checker before each program
 max_workers = 4
 session_ttl = 3600
+
+[artifacts]                         # values too big to return, kept by id
+dir = "artifacts"                   # default (CLI): <data dir>/artifacts; relative to this file
+ttl = 86400                         # seconds an artifact is kept
+max_bytes = 536870912               # total kept; the oldest are evicted beyond it
+max_artifact_bytes = 67108864       # the largest single artifact
 ```
 
 A Claude-Desktop / Cursor style JSON file (`{"mcpServers": {"name": {...}}}`) is accepted
@@ -49,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from codemode.artifacts import ArtifactPolicy, FileArtifacts, MemoryArtifacts
 from codemode.catalog import RESERVED_NAMES, check_namespace, to_identifier
 from codemode.core import CodeMode
 from codemode.errors import ConfigError
@@ -57,7 +64,7 @@ from codemode.sources.functions import load_module, public_functions
 
 __all__ = ["Config", "FunctionsConfig", "ServerConfig", "data_dir", "load_config"]
 
-_TOP_LEVEL = {"functions", "limits", "openapi", "sandbox", "servers"}
+_TOP_LEVEL = {"artifacts", "functions", "limits", "openapi", "sandbox", "servers"}
 _FUNCTIONS_KEYS = {"module", "path", "functions", "description"}
 _OPENAPI_KEYS = {"spec", "base_url", "headers", "auth", "allowed_hosts", "timeout", "max_retries"}
 _AUTH_KEYS: dict[str, tuple[set[str], set[str]]] = {  # type -> (required, optional)
@@ -164,14 +171,23 @@ class Config:
     type_check: bool = False
     max_workers: int | None = None
     session_ttl: float = 3600.0
+    artifacts_dir: Path | None = None
+    """Where artifacts are kept (None: in memory; the CLI defaults to the data dir)."""
+    artifact_policy: ArtifactPolicy = dataclasses.field(default_factory=ArtifactPolicy)
 
     def build(self) -> CodeMode:
         """A `CodeMode` with every configured tool registered."""
+        artifacts = (
+            FileArtifacts(self.artifacts_dir, self.artifact_policy)
+            if self.artifacts_dir is not None
+            else MemoryArtifacts(self.artifact_policy)
+        )
         cm = CodeMode(
             limits=self.limits,
             type_check=self.type_check,
             max_workers=self.max_workers,
             session_ttl=self.session_ttl,
+            artifacts=artifacts,
         )
         base = self.path.parent if self.path else Path.cwd()
         try:
@@ -322,6 +338,9 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
             )
         if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise ConfigError(f"{where}: [sandbox] {key} has the wrong type: {value!r}")
+    artifacts_dir, policy = _artifacts(where, _table(where, "artifacts", data.get("artifacts", {})))
+    if artifacts_dir is not None and not artifacts_dir.is_absolute():
+        artifacts_dir = (path.parent if path else Path.cwd()) / artifacts_dir
     return Config(
         path=path,
         functions=functions,
@@ -331,7 +350,28 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
         type_check=sandbox.get("type_check", False),
         max_workers=sandbox.get("max_workers"),
         session_ttl=float(sandbox.get("session_ttl", 3600.0)),
+        artifacts_dir=artifacts_dir,
+        artifact_policy=policy,
     )
+
+
+def _artifacts(where: str, table: dict[str, Any]) -> tuple[Path | None, ArtifactPolicy]:
+    """The `[artifacts]` table: `dir` and the fields of `ArtifactPolicy`."""
+    label = f"{where}: [artifacts]"
+    allowed = {"dir", "ttl", "max_bytes", "max_artifact_bytes"}
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{label}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}"
+        )
+    directory = table.get("dir")
+    if directory is not None and (not isinstance(directory, str) or not directory):
+        raise ConfigError(f"{label} dir must be a non-empty path string")
+    try:
+        policy = ArtifactPolicy(**{k: v for k, v in table.items() if k != "dir"})
+    except ConfigError as exc:
+        raise ConfigError(f"{label}: {exc}") from None
+    return (Path(_expand(f"{label} dir", directory)) if directory else None), policy
 
 
 def _table(where: str, name: str, value: Any) -> dict[str, Any]:

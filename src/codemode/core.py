@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import threading
 import time
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 
 from codemode.analysis import Analysis, Problem, analyze
+from codemode.artifacts import ArtifactPolicy, ArtifactStore, FileArtifacts, MemoryArtifacts
 from codemode.bridge import Bridge, EventLoopThread
 from codemode.catalog import Catalog, Source, Tool, ToolAnnotations, check_namespace
 from codemode.errors import ConfigError, SourceError
@@ -29,6 +31,7 @@ from codemode.limits import Limits
 from codemode.results import ErrorInfo, ExecutionResult, cap_json
 from codemode.sandbox.discovery import Discovery
 from codemode.sandbox.driver import Outcome, RunControl
+from codemode.sandbox.host import ExecutionHost, store_value
 from codemode.sandbox.modules import BUILTIN_STUBS, NamespaceModules
 from codemode.sandbox.monty import MontyExecutor
 from codemode.search import SearchHit, SearchIndex
@@ -58,6 +61,9 @@ class CodeMode:
             ~0.5 ms per execution in a warm session.
         max_workers: Sandbox worker processes (default: twice the CPU count, at least 4).
         session_ttl: Seconds an idle session is kept before it is forgotten.
+        artifacts: Where values too big to return are kept: an `ArtifactStore`, a
+            directory path (`FileArtifacts`, shared by processes using it), or None for
+            this process's memory.
 
     Use as a context manager, or call `close()` when done, to stop the sandbox workers.
     """
@@ -69,8 +75,10 @@ class CodeMode:
         type_check: bool = False,
         max_workers: int | None = None,
         session_ttl: float = 3600.0,
+        artifacts: ArtifactStore | str | os.PathLike[str] | None = None,
     ) -> None:
         self.limits = limits or Limits()
+        self.artifacts = _artifact_store(artifacts)
         self.type_check = type_check
         self.catalog = Catalog()
         self._function_sources: dict[str, FunctionSource] = {}
@@ -333,10 +341,11 @@ class CodeMode:
         analysis = analyze(code, self._bridge.specs())
         if analysis.problems:
             return _rejected(analysis.problems, started, session)
+        host = ExecutionHost(self._bridge, self.artifacts, self.limits, session=session)
         outcome = self._executor.run(
-            code, analysis, self._bridge, session_id=session, loop=self._async_loop(analysis)
+            code, analysis, host, session_id=session, loop=self._async_loop(analysis)
         )
-        return self._result(outcome, started, session)
+        return self._result(outcome, started, host)
 
     async def aexecute(
         self, code: str, *, session: str | None = None, progress: Progress | None = None
@@ -356,11 +365,12 @@ class CodeMode:
             return _rejected(analysis.problems, started, session)
         loop = asyncio.get_running_loop()
         control = RunControl()
+        host = ExecutionHost(self._bridge, self.artifacts, self.limits, session=session)
 
         async def run() -> Outcome:
             return await anyio.to_thread.run_sync(
                 lambda: self._executor.run(
-                    code, analysis, self._bridge, session_id=session, loop=loop, control=control
+                    code, analysis, host, session_id=session, loop=loop, control=control
                 ),
                 abandon_on_cancel=True,
             )
@@ -373,14 +383,15 @@ class CodeMode:
         except BaseException:
             control.cancel()  # the caller went away (cancellation): stop the program too
             raise
-        return self._result(outcome, started, session)
+        return self._result(outcome, started, host)
 
     def _async_loop(self, analysis: Analysis) -> asyncio.AbstractEventLoop | None:
         # Start the private loop only for programs that may call async tools.
         return self._loop.loop if analysis.namespaces or not analysis.parsed else None
 
-    def _result(self, outcome: Outcome, started: float, session: str | None) -> ExecutionResult:
-        value, cut = cap_json(outcome.value, self.limits.result_bytes)
+    def _result(self, outcome: Outcome, started: float, host: ExecutionHost) -> ExecutionResult:
+        value, cut = self._fit_result(outcome.value, host)
+        session = host.session
         return ExecutionResult(
             ok=outcome.ok,
             result=value,
@@ -391,6 +402,35 @@ class CodeMode:
             truncated=outcome.truncated or cut,
             session=session,
         )
+
+    def _fit_result(self, value: Any, host: ExecutionHost) -> tuple[Any, bool]:
+        """The result as returned: as is when it fits `Limits.result_bytes`, else kept as
+        an artifact and replaced by its handle (id, size, preview)."""
+        if value is None or isinstance(value, bool | int | float):
+            return value, False
+        try:
+            data = json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+        except (TypeError, ValueError):
+            return cap_json(value, self.limits.result_bytes)
+        if len(data) <= self.limits.result_bytes:
+            return value, False
+        try:
+            handle = store_value(
+                self.artifacts,
+                value,
+                session=host.session,
+                execution=host.execution,
+                name="result",
+                data=data,
+                preview_bytes=min(1024, self.limits.result_bytes // 2),
+            )
+        except (ValueError, OSError):  # too big even for the store: shorten it instead
+            return cap_json(value, self.limits.result_bytes)
+        handle["note"] = (
+            "the result was too big to return; this is a preview. Read it in a program "
+            "with artifacts.get(id, start, stop), or as the resource at uri"
+        )
+        return handle, True
 
     def sessions(self) -> list[str]:
         """Ids of the sessions currently kept."""
@@ -457,6 +497,16 @@ class CodeMode:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def _artifact_store(
+    artifacts: ArtifactStore | str | os.PathLike[str] | None,
+) -> ArtifactStore:
+    if artifacts is None:
+        return MemoryArtifacts()
+    if isinstance(artifacts, str | os.PathLike):
+        return FileArtifacts(artifacts, ArtifactPolicy())
+    return artifacts
 
 
 def _rejected(problems: Sequence[Problem], started: float, session: str | None) -> ExecutionResult:

@@ -31,7 +31,14 @@ class ToolError(CodeModeError):
     Inside programs it is catchable as `except ToolError:` and `except Exception:`.
     """
 
-    def __init__(self, message: str, *, tool: str | None = None, parameter: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        tool: str | None = None,
+        parameter: str | None = None,
+        logs: tuple[str, ...] = (),
+    ):
         super().__init__(message)
         self.message = message
         """What went wrong, written for the model that made the call."""
@@ -39,6 +46,8 @@ class ToolError(CodeModeError):
         """The qualified tool name (`namespace.identifier`), when known."""
         self.parameter = parameter
         """The parameter at fault, when the error is about one."""
+        self.logs = logs
+        """Log lines the tool's source sent during the call (capped), if any."""
 
 
 class SandboxError(CodeModeError):

@@ -23,7 +23,7 @@ class Limits:
 
     timeout: float = 30.0
     """Wall-clock seconds for the whole execution, tool calls included."""
-    memory: int = 128 * MB
+    memory: int = 256 * MB
     """Bytes of sandbox heap."""
     recursion_depth: int = 1000
     """Maximum depth of nested calls inside the program."""
@@ -34,7 +34,11 @@ class Limits:
     stdout_bytes: int = 64 * 1024
     """Printed output kept; the rest is cut from the middle and `truncated` is set."""
     result_bytes: int = 256 * 1024
-    """Size of the JSON result kept; larger results are shortened and `truncated` is set."""
+    """Size of the JSON result returned; a larger result is stored as an artifact and the
+    model receives its id, size and a preview (`truncated` is set)."""
+    tool_result_bytes: int = 32 * MB
+    """A tool result larger than this stays on the host as an artifact: the program
+    receives a handle and reads the value in slices with `artifacts.get(id, start, stop)`."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -14,6 +14,7 @@ from typing import Any, Literal
 __all__ = [
     "ErrorInfo",
     "ExecutionResult",
+    "LogBudget",
     "OutputBuffer",
     "Printed",
     "ToolCall",
@@ -64,10 +65,19 @@ class ToolCall:
     """Time from the call leaving the sandbox to its result being ready."""
     ok: bool
     """False when the call raised `ToolError` in the program."""
+    logs: tuple[str, ...] = ()
+    """Log lines the tool's source sent during the call (capped; see `cap_logs`)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict."""
-        return {"tool": self.tool, "duration_ms": round(self.duration_ms, 3), "ok": self.ok}
+        """JSON-safe dict (`logs` only when there are some)."""
+        data: dict[str, Any] = {
+            "tool": self.tool,
+            "duration_ms": round(self.duration_ms, 3),
+            "ok": self.ok,
+        }
+        if self.logs:
+            data["logs"] = list(self.logs)
+        return data
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,6 +198,34 @@ class OutputBuffer:
         if not self._dropped:
             return head + self._tail
         return f"{head}\n… {self._dropped} chars omitted …\n{self._tail}"
+
+
+LOG_LINES = 10
+"""Log lines kept per tool call."""
+LOG_LINE_CHARS = 300
+"""Characters kept per log line."""
+LOG_CHARS = 8000
+"""Characters of log lines kept over a whole execution."""
+
+
+class LogBudget:
+    """Caps the log lines of one execution's tool calls: per call, per line and in all."""
+
+    def __init__(self, total: int = LOG_CHARS) -> None:
+        self._left = total
+
+    def take(self, lines: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+        """The lines to keep for one call, labelled where some were dropped."""
+        kept: list[str] = []
+        for line in lines[:LOG_LINES]:
+            text, _ = cap_text(line, LOG_LINE_CHARS)
+            if len(text) > self._left:
+                break
+            self._left -= len(text)
+            kept.append(text)
+        if len(kept) < len(lines):
+            kept.append(f"… {len(lines) - len(kept)} more log lines omitted")
+        return tuple(kept)
 
 
 _MAX_DEPTH = 32

@@ -51,6 +51,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from codemode import __version__
+from codemode.artifacts import ARTIFACT_URI
 from codemode.catalog import Tool as CatalogTool
 from codemode.core import CodeMode
 from codemode.results import ExecutionResult
@@ -291,6 +292,20 @@ class _Handlers:
         resources = [
             Resource(uri=u, name=n, description=d, mime_type=STUB_MIME) for u, n, d in entries
         ]
+        session = _session_of(ctx)
+        if session is not None:  # artifacts are listed to the session that made them
+            infos = await anyio.to_thread.run_sync(self._cm.artifacts.list)
+            resources += [
+                Resource(
+                    uri=f"{ARTIFACT_URI}/{i.id}",
+                    name=i.name or i.id,
+                    description=f"{i.kind}, {i.bytes} bytes",
+                    mime_type=_artifact_mime(i.kind),
+                    size=i.bytes,
+                )
+                for i in infos
+                if i.session == session
+            ]
         return ListResourcesResult(resources=resources)
 
     async def list_resource_templates(
@@ -303,13 +318,20 @@ class _Handlers:
             description="The Python stub of one namespace's tools",
             mime_type=STUB_MIME,
         )
-        return ListResourceTemplatesResult(resource_templates=[template])
+        artifact = ResourceTemplate(
+            uri_template=ARTIFACT_URI + "/{id}",
+            name="artifact",
+            description="A value too big to return from execute, by the id execute gave",
+        )
+        return ListResourceTemplatesResult(resource_templates=[template, artifact])
 
     async def read_resource(
         self, ctx: _Context, params: ReadResourceRequestParams
     ) -> ReadResourceResult:
-        """The stub text of one namespace, or of all of them."""
+        """The stub text of one namespace, or of all of them; or an artifact."""
         uri = str(params.uri)
+        if uri.startswith(ARTIFACT_URI + "/"):
+            return await self._read_artifact(uri)
         namespace = uri.removeprefix(STUBS_URI + "/") if uri.startswith(STUBS_URI + "/") else None
         if uri != STUBS_URI and namespace not in self._cm.namespaces():
             raise MCPError(
@@ -321,6 +343,27 @@ class _Handlers:
         return ReadResourceResult(
             contents=[TextResourceContents(uri=uri, mime_type=STUB_MIME, text=text)]
         )
+
+    async def _read_artifact(self, uri: str) -> ReadResourceResult:
+        """An artifact: a string as text/plain, any other value as its JSON."""
+        artifact_id = uri.removeprefix(ARTIFACT_URI + "/")
+        store = self._cm.artifacts
+        info = await anyio.to_thread.run_sync(store.info, artifact_id)
+        data = await anyio.to_thread.run_sync(store.get, artifact_id) if info else None
+        if info is None or data is None:
+            raise MCPError(
+                INVALID_PARAMS,
+                f"no artifact at {uri!r} (unknown or expired)",
+                data={"uri": uri},
+            )
+        text = json.loads(data) if info.kind == "str" else data.decode()
+        return ReadResourceResult(
+            contents=[TextResourceContents(uri=uri, mime_type=_artifact_mime(info.kind), text=text)]
+        )
+
+
+def _artifact_mime(kind: str) -> str:
+    return "text/plain" if kind == "str" else "application/json"
 
 
 def _session_of(ctx: _Context) -> str | None:
@@ -419,6 +462,17 @@ def execute_description(cm: CodeMode) -> str:
         "- Variables and functions persist to later runs in the same session.\n"
         '- Discover: the `search` tool, or `search("...")` in a program; '
         "`help(ns.tool)` prints a tool's full signature and docs.\n"
+        "- Built in, no import needed:\n"
+        "  grep(pattern, text_or_lines, ignore_case=False, context=0): matching lines\n"
+        '  jq(expr, data): jq query, e.g. jq(".items[] | select(.n > 1) | .name", d)\n'
+        "  text.split(s, by=lines|paragraphs|sentences|words), text.chunk(s, size=2000), "
+        "text.truncate(s, 200), text.word_count(s), text.diff(a, b)\n"
+        "  csv.parse(s) -> typed dicts; csv.filter(rows, where=fn, col=v), csv.select, "
+        "csv.sort(rows, by), csv.group, csv.aggregate(rows, by=, total=(col, 'sum')), "
+        "csv.to_csv\n"
+        f"  artifacts.put(value) -> id, artifacts.get(id, start, stop), artifacts.list(): "
+        f"big values kept by id; results over {limits.result_bytes // 1024} KB "
+        "come back as an artifact\n"
     )
     return rules + "\n" + "\n".join(_namespace_overview(cm))
 

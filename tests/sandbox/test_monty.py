@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import time
@@ -212,13 +213,18 @@ def test_moderate_output_is_truncated_without_error() -> None:
         assert result.stdout.endswith("999\n")
 
 
-def test_large_result_is_capped_as_valid_json() -> None:
+def test_large_result_becomes_an_artifact_with_a_json_preview() -> None:
     with make_codemode(Counter(), limits=Limits(result_bytes=2000)) as cm:
         result = cm.execute("[{'i': i, 's': 'x' * 40} for i in range(5000)]")
         assert result.ok
         assert result.truncated
-        assert isinstance(result.result, list)
-        assert result.result[0] == {"i": 0, "s": "x" * 40}
+        handle = result.result
+        assert handle["kind"] == "list"
+        assert handle["length"] == 5000
+        assert handle["preview"][0] == {"i": 0, "s": "x" * 40}
+        assert len(json.dumps(result.to_dict()).encode()) < 2000
+        stored = json.loads(cm.artifacts.get(handle["artifact"]) or b"null")
+        assert stored == [{"i": i, "s": "x" * 40} for i in range(5000)]
 
 
 def test_tool_call_budget() -> None:

@@ -170,6 +170,16 @@ def build_server() -> MCPServer:
         os._exit(code)
 
     @server.tool()
+    async def chatty(lines: int, ctx: Context, width: int = 20, fail: bool = False) -> int:
+        """Send `lines` warning log notifications (and a debug one) during the call."""
+        await ctx.debug("debug detail nobody asked for")
+        for i in range(lines):
+            await ctx.warning(f"step {i} " + "w" * width, logger_name="fixture")
+        if fail:
+            raise ToolError("chatty failed")
+        return lines
+
+    @server.tool()
     async def grow(ctx: Context) -> str:
         """Add a tool named `extra` and announce the change."""
 

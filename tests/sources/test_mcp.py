@@ -23,8 +23,11 @@ from typing import Any
 import anyio
 import pytest
 
+from codemode import CodeMode
 from codemode.bridge import EventLoopThread
+from codemode.catalog import Logged
 from codemode.errors import ConfigError, SourceError, ToolError
+from codemode.results import LOG_CHARS, LOG_LINE_CHARS, LOG_LINES
 from codemode.sources._mcp_results import is_wrapped_schema, tool_output_schema
 from codemode.sources.mcp import MCPSource
 
@@ -600,3 +603,40 @@ def test_sdk_style_wrapped_output_schemas_are_unwrapped() -> None:
     plain = {"properties": {"result": {"type": "string"}}, "required": ["result"], "type": "object"}
     assert not is_wrapped_schema(plain)
     assert not is_wrapped_schema({**sdk, "title": "Report"})
+
+
+# --- log notifications -------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_log_notifications_during_a_call_come_with_its_result(fx: MCPSource) -> None:
+    result = await call(fx, "chatty", lines=2)
+    assert isinstance(result, Logged)
+    assert result.value == 2
+    assert [line.split(" [fixture] ")[0] for line in result.logs] == ["warning", "warning"]
+    assert result.logs[1].endswith("step 1 " + "w" * 20)
+    assert await call(fx, "add", a=1) == 1  # a quiet call returns its bare value
+    with pytest.raises(ToolError) as caught:
+        await call(fx, "chatty", lines=1, fail=True)
+    assert len(caught.value.logs) == 1
+
+
+def test_per_call_logs_are_capped_in_the_execution_result() -> None:
+    with CodeMode() as cm:
+        cm.add_mcp("fx", command=sys.executable, args=[FIXTURE])
+        result = cm.execute(
+            "fx.chatty(lines=50, width=1000)\n"
+            "try:\n    fx.chatty(lines=1, fail=True)\nexcept ToolError:\n    pass\n"
+            "[fx.chatty(lines=3, width=100) for _ in range(40)]\n"
+        )
+    assert result.ok, result.error
+    first, failed, *rest = result.tool_calls
+    assert len(first.logs) == LOG_LINES + 1  # the kept lines and a marker
+    assert first.logs[-1] == "… 40 more log lines omitted"
+    assert all(len(line) <= LOG_LINE_CHARS for line in first.logs)
+    assert not failed.ok
+    assert len(failed.logs) == 1
+    # The whole execution's log lines stay within one budget.
+    kept = [line for call in result.tool_calls for line in call.logs if "omitted" not in line]
+    assert sum(len(line) for line in kept) <= LOG_CHARS
+    assert rest[-1].logs == ("… 3 more log lines omitted",)

@@ -26,10 +26,12 @@ from typing import Any, Final, Protocol
 import pydantic_monty as pm
 
 from codemode.analysis import Analysis
+from codemode.catalog import Logged
 from codemode.errors import ToolError
 from codemode.limits import Limits
+from codemode.prelude import HOST_MODULES
 from codemode.prelude.imports import setup_code
-from codemode.results import ErrorInfo, OutputBuffer, Printed, ToolCall, cap_text
+from codemode.results import ErrorInfo, LogBudget, OutputBuffer, Printed, ToolCall, cap_text
 from codemode.sandbox.translate import (
     import_hint,
     limit_message,
@@ -145,6 +147,7 @@ class Run:
         self.deadline = deadline
         self.out = out
         self.calls: list[ToolCall] = []
+        self.log_budget = LogBudget()
         self.tool_errors: dict[str, ToolError] = {}
         self.abort_error: ErrorInfo | None = None
         self.pending: dict[int, _Call] = {}
@@ -195,7 +198,9 @@ class Run:
                 self.pid, time.monotonic() + _CANCEL_GRACE, reason="cancelled"
             )
 
-    def execute(self, live: pm.MontySession, *, imported: set[str]) -> Outcome:
+    def execute(
+        self, live: pm.MontySession, *, imported: set[str], stateful: bool = False
+    ) -> Outcome:
         pid = self.pid = live.worker_pid
         if pid is not None:
             self.watch = self.watchdog.watch(pid, self.deadline + KILL_GRACE)
@@ -203,7 +208,7 @@ class Run:
                 self.cancelled = False
                 self.cancel()
         try:
-            setup, names = self._setup(imported)
+            setup, names = self._setup(imported, stateful=stateful)
             if setup:
                 live.feed_run(setup, print_callback=self._print)
                 imported.update(names)
@@ -221,7 +226,7 @@ class Run:
                 call.future.cancel()
         return self.outcome(value=plain(value))
 
-    def _setup(self, bound: set[str]) -> tuple[str, set[str]]:
+    def _setup(self, bound: set[str], *, stateful: bool) -> tuple[str, set[str]]:
         """Code binding the namespaces and globals this program uses and a session lacks."""
         lines = []
         missing = sorted(self.analysis.namespaces - bound)
@@ -231,7 +236,16 @@ class Run:
         if "ToolError" in self.analysis.names and "ToolError" not in bound:
             lines.append(f"ToolError = {TOOL_ERROR_BASE}")
             names.add("ToolError")
-        polyfill_code, polyfill_names = setup_code(self.analysis.polyfills, bound)
+        for module in sorted((self.analysis.prelude & HOST_MODULES) - bound):
+            lines.append(
+                f"try:\n    {module}\nexcept NameError:\n    import {module}"
+                if stateful
+                else f"import {module}"
+            )
+            names.add(module)
+        polyfill_code, polyfill_names = setup_code(
+            self.analysis.polyfills, bound, prelude=self.analysis.prelude, stateful=stateful
+        )
         if polyfill_code:
             lines.append(polyfill_code)
             names |= polyfill_names
@@ -324,6 +338,9 @@ class Run:
             return self._interrupt()
         try:
             value = call.future.result(timeout=0)
+            logs: tuple[str, ...] = ()
+            if isinstance(value, Logged):
+                value, logs = value.value, value.logs
         except concurrent.futures.TimeoutError:
             call.future.cancel()
             if time.monotonic() >= self.deadline:
@@ -342,7 +359,7 @@ class Run:
                 self._record(call, ok=False)
             return {"exception": exc}
         if call.is_tool:
-            self._record(call, ok=True)
+            self._record(call, ok=True, logs=logs)
         elif isinstance(value, Printed):
             self.out.write(value.text)
             value = None
@@ -350,13 +367,14 @@ class Run:
 
     def _raise_tool_error(self, call: _Call, err: ToolError) -> pm.ExternalSettledResult:
         if call.is_tool:
-            self._record(call, ok=False)
+            self._record(call, ok=False, logs=err.logs)
         self.tool_errors[err.message] = err
         return {"exc_type": TOOL_ERROR_BASE, "message": err.message}
 
-    def _record(self, call: _Call, *, ok: bool) -> None:
+    def _record(self, call: _Call, *, ok: bool, logs: tuple[str, ...] = ()) -> None:
         duration = (time.monotonic() - call.started) * 1000
-        self.calls.append(ToolCall(tool=call.name, duration_ms=duration, ok=ok))
+        kept = self.log_budget.take(logs) if logs else ()
+        self.calls.append(ToolCall(tool=call.name, duration_ms=duration, ok=ok, logs=kept))
 
     def _interrupt(self) -> pm.ExternalSettledResult:
         # KeyboardInterrupt is not caught by `except Exception:`, so the program unwinds

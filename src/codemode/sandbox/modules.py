@@ -18,7 +18,7 @@ import pydantic_monty as pm
 from codemode.catalog import Catalog
 from codemode.typegen import namespace_stub
 
-__all__ = ["BUILTIN_STUBS", "NamespaceModules"]
+__all__ = ["ARTIFACTS_STUB", "ARTIFACT_FUNCTIONS", "BUILTIN_STUBS", "NamespaceModules"]
 
 BUILTIN_STUBS = '''from typing import Any, Callable, TypedDict
 
@@ -42,6 +42,41 @@ def paginate(tool: Callable[..., Any], /, *, max_pages: int = 10, **arguments: A
 """Declarations of codemode's sandbox globals, for the type checker."""
 
 
+ARTIFACT_FUNCTIONS = ("put", "get", "list", "info", "delete")
+"""The functions of the `artifacts` global in programs."""
+
+ARTIFACTS_STUB = '''from typing import Any
+
+def put(value: Any, name: str | None = None) -> str:
+    """Keep a JSON value on the host; returns its id (valid in later executions)."""
+    ...
+
+def get(
+    id: Any,
+    start: int | None = None,
+    stop: int | None = None,
+    lines: bool = False,
+    key: str | None = None,
+) -> Any:
+    """The value, or a slice of a string/list artifact (lines=True slices by lines);
+    key= first picks one entry of a dict artifact."""
+    ...
+
+def list() -> list[dict[str, Any]]:
+    """This session's artifacts: id, bytes, kind, length, created, expires, name."""
+    ...
+
+def info(id: Any) -> dict[str, Any]:
+    """Size, kind, length and expiry of an artifact, without reading it."""
+    ...
+
+def delete(id: Any) -> bool:
+    """Remove an artifact; returns whether it existed."""
+    ...
+'''
+"""Declarations of the `artifacts` global, for the type checker."""
+
+
 def _placeholder(*args: Any, **kwargs: Any) -> Any:
     # Never called: the driver answers tool calls before Monty would reach the host.
     raise RuntimeError("tool called outside a codemode execution")
@@ -62,7 +97,7 @@ class NamespaceModules(Mapping[str, Callable[[], pm.ExternalModule]]):
         if self._version != self._catalog.version:
             with self._lock:
                 if self._version != self._catalog.version:
-                    modules = {}
+                    modules = {"artifacts": _artifacts_module(self._with_stubs)}
                     for namespace in self._catalog.namespaces():
                         tools = self._catalog.tools(namespace)
                         attrs = {t.identifier: _placeholder for t in tools}
@@ -87,3 +122,8 @@ class NamespaceModules(Mapping[str, Callable[[], pm.ExternalModule]]):
 
     def __len__(self) -> int:
         return len(self._current())
+
+
+def _artifacts_module(with_stubs: bool) -> pm.ExternalModule:
+    attrs = dict.fromkeys(ARTIFACT_FUNCTIONS, _placeholder)
+    return pm.ExternalModule(attrs, stubs=ARTIFACTS_STUB if with_stubs else None)

@@ -14,9 +14,11 @@ from typing import Any
 import mcp_types as types
 
 __all__ = [
+    "CALL_LOG_LEVEL",
     "WRAP_MARKER",
     "error_text",
     "is_wrapped_schema",
+    "log_line",
     "tool_output_schema",
     "unwrap_result",
 ]
@@ -87,6 +89,18 @@ def unwrap_result(result: types.CallToolResult, output_schema: dict[str, Any] | 
             return _maybe_json(only.text)
         return _reference(only)
     return [b.text if isinstance(b, types.TextContent) else _reference(b) for b in blocks]
+
+
+CALL_LOG_LEVEL: types.LoggingLevel = "warning"
+"""Log notifications at this level and above are passed on with the call's result."""
+
+
+def log_line(params: types.LoggingMessageNotificationParams) -> str:
+    """One log notification as a line: `warning [logger] message`, at most ~300 chars."""
+    data = params.data if isinstance(params.data, str) else json.dumps(params.data, default=str)
+    where = f" [{params.logger}]" if params.logger else ""
+    line = f"{params.level}{where} {data}"
+    return line if len(line) <= 300 else line[:290] + " … (cut)"
 
 
 def error_text(result: types.CallToolResult) -> str:
