@@ -29,10 +29,10 @@ def test_rewrites_keep_lines_and_bind_the_polyfill() -> None:
     assert modules == {"textwrap", "heapq", "urllib.parse"}
     assert new.count("\n") == code.count("\n")
     lines = new.splitlines()
-    assert lines[0] == "import json; tw = _cm_poly_textwrap"
-    assert lines[1] == "heappush = _cm_poly_heapq.heappush; pop = _cm_poly_heapq.heappop"
-    assert lines[2] == "urllib = _cm_package('urllib', parse=_cm_poly_urllib_parse)"
-    assert lines[3] == "parse = _cm_poly_urllib_parse"
+    assert lines[0] == "import json; tw = cm_poly_textwrap"
+    assert lines[1] == "heappush = cm_poly_heapq.heappush; pop = cm_poly_heapq.heappop"
+    assert lines[2] == "urllib = cm_package('urllib', parse=cm_poly_urllib_parse)"
+    assert lines[3] == "parse = cm_poly_urllib_parse"
     assert lines[4] == "from collections import ("  # Counter is native: untouched
     assert lines[7] == "x = 1"
 

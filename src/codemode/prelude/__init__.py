@@ -28,6 +28,7 @@ __all__ = [
     "NATIVE_NAMES",
     "UNAVAILABLE",
     "extra_names",
+    "polyfill_modules",
     "polyfilled",
     "source",
 ]
@@ -125,6 +126,11 @@ def source(module: str) -> str | None:
         return resources.files(__package__).joinpath("polyfills", f"{stem}.py").read_text()
     except (FileNotFoundError, OSError):
         return None
+
+
+def polyfill_modules() -> list[str]:
+    """Every module built from a polyfill (whole, extended, or behind a prelude global)."""
+    return sorted({*_WHOLE, *EXTENDED, *_PRELUDE})
 
 
 def polyfilled(module: str) -> bool:

@@ -4,13 +4,15 @@ The sandbox resolves `import X` only from its own stdlib and from host modules, 
 polyfill is a module object built inside the sandbox. So the import statements that name
 a polyfilled module are rewritten, in place, into assignments from that object:
 
-    import textwrap as tw                ->  tw = _cm_poly_textwrap
-    from collections import OrderedDict  ->  OrderedDict = _cm_poly_collections.OrderedDict
-    import urllib.parse                  ->  urllib = _cm_package("urllib", parse=...)
+    import textwrap as tw                ->  tw = cm_poly_textwrap
+    from collections import OrderedDict  ->  OrderedDict = cm_poly_collections.OrderedDict
+    import urllib.parse                  ->  urllib = cm_package("urllib", parse=...)
 
 Every rewritten statement stays on its own lines (a multi-line import keeps its line
 count), so line numbers in errors still point at the program the model wrote.
-`setup_code` builds the objects the rewritten program needs.
+`setup_code` builds the objects the rewritten program needs, in a feed the type checker
+skips; the checker knows the objects from declarations in the sandbox's stubs instead
+(their names have no leading underscore because a stub does not export private names).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from codemode.prelude import (
     source,
 )
 
-__all__ = ["Rewrite", "rewrite_imports", "setup_code"]
+__all__ = ["Rewrite", "module_variable", "rewrite_imports", "setup_code"]
 
 SUPPORT = "_cm_module"
 """The name the support code binds (a session that has it needs no support code again)."""
@@ -53,7 +55,7 @@ def _cm_extend(name: str, native: _cm_Any, names: list, source: str) -> _cm_Any:
         namespace[key] = getattr(native, key)
     exec(source, namespace)
     return _cm_Module(name, namespace)
-def _cm_package(name: str, **parts: _cm_Any) -> _cm_Any:
+def cm_package(name: str, **parts: _cm_Any) -> _cm_Any:
     return _cm_Module(name, parts)
 """
 
@@ -68,8 +70,13 @@ class Rewrite:
     """The polyfilled modules it imports (whole or extended)."""
 
 
+def module_variable(module: str) -> str:
+    """The sandbox global holding a polyfill module's object."""
+    return _var(module)
+
+
 def _var(module: str) -> str:
-    return "_cm_poly_" + module.replace(".", "_")
+    return "cm_poly_" + module.replace(".", "_")
 
 
 def rewrite_imports(code: str, tree: ast.Module) -> Rewrite:
@@ -102,7 +109,7 @@ def _import(node: ast.Import, modules: set[str]) -> str | None:
                 parts.append(f"{alias.asname} = {_var(name)}")
             elif "." in name:  # import urllib.parse binds `urllib`
                 package, _, sub = name.partition(".")
-                parts.append(f"{package} = _cm_package({package!r}, {sub}={_var(name)})")
+                parts.append(f"{package} = cm_package({package!r}, {sub}={_var(name)})")
             else:
                 parts.append(f"{name} = {_var(name)}")
         else:

@@ -208,10 +208,14 @@ class Run:
                 self.cancelled = False
                 self.cancel()
         try:
-            setup, names = self._setup(imported, stateful=stateful)
-            if setup:
-                live.feed_run(setup, print_callback=self._print)
-                imported.update(names)
+            checked, unchecked, names = self._setup(imported, stateful=stateful)
+            if checked:
+                live.feed_run(checked, print_callback=self._print)
+            if unchecked:
+                # Polyfill sources are not written for the checker; the stubs declare
+                # the names they bind.
+                live.feed_run(unchecked, print_callback=self._print, skip_type_check=True)
+            imported.update(names)
             value = self._drive(live)
         except pm.MontyCrashedError as exc:
             self.worker_lost = True
@@ -226,8 +230,9 @@ class Run:
                 call.future.cancel()
         return self.outcome(value=plain(value))
 
-    def _setup(self, bound: set[str], *, stateful: bool) -> tuple[str, set[str]]:
-        """Code binding the namespaces and globals this program uses and a session lacks."""
+    def _setup(self, bound: set[str], *, stateful: bool) -> tuple[str, str, set[str]]:
+        """Code binding the namespaces and globals this program uses and a session lacks:
+        what the type checker may see, what it may not, and the names bound."""
         lines = []
         missing = sorted(self.analysis.namespaces - bound)
         if missing:
@@ -236,8 +241,9 @@ class Run:
         if "ToolError" in self.analysis.names and "ToolError" not in bound:
             lines.append(f"ToolError = {TOOL_ERROR_BASE}")
             names.add("ToolError")
+        unchecked = []
         for module in sorted((self.analysis.prelude & HOST_MODULES) - bound):
-            lines.append(
+            unchecked.append(
                 f"try:\n    {module}\nexcept NameError:\n    import {module}"
                 if stateful
                 else f"import {module}"
@@ -247,9 +253,9 @@ class Run:
             self.analysis.polyfills, bound, prelude=self.analysis.prelude, stateful=stateful
         )
         if polyfill_code:
-            lines.append(polyfill_code)
+            unchecked.append(polyfill_code)
             names |= polyfill_names
-        return "\n".join(lines), names
+        return "\n".join(lines), "\n".join(unchecked), names
 
     # -- the driver loop ------------------------------------------------------------------
 

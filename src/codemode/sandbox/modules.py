@@ -18,9 +18,9 @@ import pydantic_monty as pm
 from codemode.catalog import Catalog
 from codemode.typegen import namespace_stub
 
-__all__ = ["ARTIFACTS_STUB", "ARTIFACT_FUNCTIONS", "BUILTIN_STUBS", "NamespaceModules"]
+__all__ = ["ARTIFACT_FUNCTIONS", "BUILTIN_STUBS", "NamespaceModules"]
 
-BUILTIN_STUBS = '''from typing import Any, Callable, TypedDict
+_STUBS_HEAD = '''from typing import Any, Callable, TypedDict
 
 class SearchHit(TypedDict):
     qualified: str
@@ -38,43 +38,73 @@ def search(query: str, limit: int = 8) -> list[SearchHit]:
 def paginate(tool: Callable[..., Any], /, *, max_pages: int = 10, **arguments: Any) -> list[Any]:
     """Call an API tool page after page; returns every page's items in one list."""
     ...
+
+class _Artifacts:
+    def put(self, value: Any, name: str | None = None) -> str:
+        """Keep a JSON value on the host; returns its id (valid in later executions)."""
+        ...
+    def get(
+        self,
+        id: Any,
+        start: int | None = None,
+        stop: int | None = None,
+        lines: bool = False,
+        key: str | None = None,
+    ) -> Any:
+        """The value, or a slice of a string/list artifact (lines=True slices by lines);
+        key= first picks one entry of a dict artifact."""
+        ...
+    def list(self) -> list[dict[str, Any]]:
+        """This session's artifacts: id, bytes, kind, length, created, expires, name."""
+        ...
+    def info(self, id: Any) -> dict[str, Any]:
+        """Size, kind, length and expiry of an artifact, without reading it."""
+        ...
+    def delete(self, id: Any) -> bool:
+        """Remove an artifact; returns whether it existed."""
+        ...
+
+artifacts: _Artifacts
+
+def grep(
+    pattern: str,
+    text_or_lines: Any,
+    *,
+    ignore_case: bool = False,
+    invert: bool = False,
+    fixed: bool = False,
+    line_numbers: bool = False,
+    context: int = 0,
+    max_matches: int | None = None,
+) -> list[Any]:
+    """Lines (or list items) matching a regular expression."""
+    ...
+
+def jq(expr: str, data: Any, all: bool = False) -> Any:
+    """A jq query on JSON-like data: one result as is, several as a list."""
+    ...
+
+text: Any
+csv: Any
 '''
+
+
+def _polyfill_declarations() -> str:
+    # The objects behind rewritten imports (`import textwrap` -> `cm_poly_textwrap`)
+    # are built by setup code the checker does not see; declare them.
+    from codemode.prelude import polyfill_modules
+    from codemode.prelude.imports import module_variable
+
+    names = sorted(module_variable(m) for m in polyfill_modules())
+    return "\n".join(f"{name}: Any" for name in names) + "\ncm_package: Any\n"
+
+
+BUILTIN_STUBS = _STUBS_HEAD + _polyfill_declarations()
 """Declarations of codemode's sandbox globals, for the type checker."""
 
 
 ARTIFACT_FUNCTIONS = ("put", "get", "list", "info", "delete")
 """The functions of the `artifacts` global in programs."""
-
-ARTIFACTS_STUB = '''from typing import Any
-
-def put(value: Any, name: str | None = None) -> str:
-    """Keep a JSON value on the host; returns its id (valid in later executions)."""
-    ...
-
-def get(
-    id: Any,
-    start: int | None = None,
-    stop: int | None = None,
-    lines: bool = False,
-    key: str | None = None,
-) -> Any:
-    """The value, or a slice of a string/list artifact (lines=True slices by lines);
-    key= first picks one entry of a dict artifact."""
-    ...
-
-def list() -> list[dict[str, Any]]:
-    """This session's artifacts: id, bytes, kind, length, created, expires, name."""
-    ...
-
-def info(id: Any) -> dict[str, Any]:
-    """Size, kind, length and expiry of an artifact, without reading it."""
-    ...
-
-def delete(id: Any) -> bool:
-    """Remove an artifact; returns whether it existed."""
-    ...
-'''
-"""Declarations of the `artifacts` global, for the type checker."""
 
 
 def _placeholder(*args: Any, **kwargs: Any) -> Any:
@@ -97,7 +127,7 @@ class NamespaceModules(Mapping[str, Callable[[], pm.ExternalModule]]):
         if self._version != self._catalog.version:
             with self._lock:
                 if self._version != self._catalog.version:
-                    modules = {"artifacts": _artifacts_module(self._with_stubs)}
+                    modules = {"artifacts": _artifacts_module()}
                     for namespace in self._catalog.namespaces():
                         tools = self._catalog.tools(namespace)
                         attrs = {t.identifier: _placeholder for t in tools}
@@ -124,6 +154,6 @@ class NamespaceModules(Mapping[str, Callable[[], pm.ExternalModule]]):
         return len(self._current())
 
 
-def _artifacts_module(with_stubs: bool) -> pm.ExternalModule:
+def _artifacts_module() -> pm.ExternalModule:
     attrs = dict.fromkeys(ARTIFACT_FUNCTIONS, _placeholder)
-    return pm.ExternalModule(attrs, stubs=ARTIFACTS_STUB if with_stubs else None)
+    return pm.ExternalModule(attrs)
