@@ -39,9 +39,12 @@ match[0]
 """
 
 
+# A function, so the 100,000 parsed rows are not kept in the MCP session between runs.
 TABLE_PROGRAM = """\
-rows = csv.parse(shop.export_orders())
-csv.aggregate(rows, by="country", orders=("*", "count"), revenue=("amount", "sum"))
+def revenue_by_country():
+    rows = csv.parse(shop.export_orders())
+    return csv.aggregate(rows, by="country", orders=("*", "count"), revenue=("amount", "sum"))
+revenue_by_country()
 """
 
 

@@ -15,6 +15,8 @@ import pytest
 from codemode import CodeMode, Limits
 from conftest import Counter, make_codemode
 
+MB = 1024 * 1024
+
 
 def test_trivial_program(cm: CodeMode) -> None:
     result = cm.execute("1 + 1")
@@ -211,6 +213,25 @@ def test_moderate_output_is_truncated_without_error() -> None:
         assert result.truncated
         assert result.stdout.startswith("0\n1\n")
         assert result.stdout.endswith("999\n")
+
+
+def blob(n: int) -> str:
+    """n characters."""
+    return "x" * n
+
+
+def test_a_worker_stopped_for_memory_is_a_limit_and_the_session_recovers() -> None:
+    # A tool result that does not fit beside a session's data makes the worker exceed
+    # its limit in one allocation: the worker is terminated rather than interrupted.
+    with CodeMode(limits=Limits(memory=64 * MB)) as cm:
+        cm.add_function(blob, namespace="t")
+        assert cm.execute("a = [str(i) for i in range(500_000)]", session="s").ok
+        result = cm.execute("b = t.blob(n=30_000_000)\nlen(b)", session="s")
+        assert result.error is not None
+        assert (result.error.type, result.error.limit) == ("LimitExceeded", "memory")
+        assert "session" in result.error.message
+        assert cm.execute("e = 1\ne", session="s").result == 1
+        assert cm.execute("e", session="s").result == 1
 
 
 def test_large_result_becomes_an_artifact_with_a_json_preview() -> None:

@@ -53,6 +53,13 @@ _CANCEL_GRACE = 0.5  # seconds a cancelled program may keep computing before it 
 _ERROR_CHARS = 4000  # an error message is for reading, not for carrying data
 
 
+def _worker_stopped_for_memory(exc: pm.MontyError) -> bool:
+    """A worker that exceeded its memory limit in one allocation is terminated, not
+    interrupted: the checkout is finished and a session's state is gone."""
+    inner = exc.exception()
+    return isinstance(inner, MemoryError) and "was terminated" in str(inner)
+
+
 class Host(Protocol):
     """What the executor needs from the host side (the bridge)."""
 
@@ -221,7 +228,20 @@ class Run:
             self.worker_lost = True
             return self.outcome(error=self._crash_error(exc))
         except pm.MontyError as exc:
+            if _worker_stopped_for_memory(exc):
+                # The worker is gone, and a session's state with it.
+                self.worker_lost = True
+                return self.outcome(error=self._memory_kill_error(stateful=stateful))
             return self.outcome(error=self._program_error(exc))
+        except RuntimeError as exc:  # the checkout ended under us (its worker was stopped)
+            self.worker_lost = True
+            return self.outcome(
+                error=ErrorInfo(
+                    type="SandboxError",
+                    message=f"the sandbox worker was lost ({exc}); "
+                    "a session's state since its last save is lost",
+                )
+            )
         finally:
             for watch in (self.watch, self._grace_watch):
                 if watch is not None:
@@ -416,6 +436,20 @@ class Run:
             message=f"the sandbox worker stopped unexpectedly ({exc}); "
             "a session's state since its last save is lost",
         )
+
+    def _memory_kill_error(self, *, stateful: bool) -> ErrorInfo:
+        megabytes = self.limits.memory // (1024 * 1024)
+        message = (
+            f"the program used more than {megabytes} MB of memory and its sandbox worker "
+            "was stopped; process data in smaller pieces"
+        )
+        if stateful:
+            message += (
+                ". The session's variables are lost; large variables kept from earlier "
+                "runs count too, so compute inside functions or drop what you no longer "
+                "need (x = None)"
+            )
+        return ErrorInfo(type="LimitExceeded", limit="memory", message=message)
 
     def _program_error(self, exc: pm.MontyError) -> ErrorInfo:
         if isinstance(exc, pm.MontyTypingError):
