@@ -38,8 +38,10 @@ __all__ = [
     "ArtifactInfo",
     "ArtifactPolicy",
     "ArtifactStore",
+    "ArtifactTable",
     "FileArtifacts",
     "MemoryArtifacts",
+    "StoreArtifacts",
     "estimate_size",
     "new_artifact_id",
 ]
@@ -381,3 +383,64 @@ def _string_size(text: str) -> int:
     if text.isascii() and text.isprintable():
         return len(text) + 2 + text.count('"') + text.count("\\")
     return len(json.dumps(text, ensure_ascii=False).encode())
+
+
+class ArtifactTable(Protocol):
+    """The part of a `codemode.store.Store` that keeps artifacts."""
+
+    def put_artifact(self, info: ArtifactInfo, data: bytes) -> None: ...
+    def get_artifact(self, artifact_id: str) -> bytes | None: ...
+    def artifact_info(self, artifact_id: str) -> ArtifactInfo | None: ...
+    def artifact_infos(self) -> builtins.list[ArtifactInfo]: ...
+    def delete_artifact(self, artifact_id: str) -> bool: ...
+
+
+class StoreArtifacts:
+    """Artifacts in a `Store` (SQLite, PostgreSQL): shared by every process using it."""
+
+    def __init__(self, table: ArtifactTable, policy: ArtifactPolicy | None = None) -> None:
+        self.policy = policy or ArtifactPolicy()
+        self._table = table
+        self._lock = threading.Lock()
+
+    def put(self, info: ArtifactInfo, data: bytes) -> None:
+        _check_size(self.policy, len(data))
+        self._table.put_artifact(info, data)
+        with self._lock:
+            self._evict()
+
+    def get(self, artifact_id: str) -> bytes | None:
+        if self.info(artifact_id) is None:
+            return None
+        return self._table.get_artifact(artifact_id)
+
+    def info(self, artifact_id: str) -> ArtifactInfo | None:
+        if not valid_id(artifact_id):
+            return None
+        info = self._table.artifact_info(artifact_id)
+        if info is not None and info.expires <= time.time():
+            self._table.delete_artifact(artifact_id)
+            return None
+        return info
+
+    def list(self) -> builtins.list[ArtifactInfo]:
+        with self._lock:
+            return self._evict()
+
+    def delete(self, artifact_id: str) -> bool:
+        return valid_id(artifact_id) and self._table.delete_artifact(artifact_id)
+
+    def _evict(self) -> builtins.list[ArtifactInfo]:
+        now = time.time()
+        live = []
+        for info in self._table.artifact_infos():
+            if info.expires <= now:
+                self._table.delete_artifact(info.id)
+            else:
+                live.append(info)
+        total = sum(i.bytes for i in live)
+        while total > self.policy.max_bytes and len(live) > 1:
+            oldest = live.pop(0)
+            total -= oldest.bytes
+            self._table.delete_artifact(oldest.id)
+        return live
