@@ -43,6 +43,8 @@ def _type_name(value):
 def _check_rows(func, rows):
     if not isinstance(rows, (list, tuple)):
         raise TypeError(f"{func}: rows must be a list of dicts, got {_type_name(rows)}")
+    if all(isinstance(row, dict) for row in rows):  # one fast pass; find the culprit after
+        return
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise TypeError(f"{func}: row {i} is {_type_name(row)}, not a dict")
@@ -366,7 +368,10 @@ def group(rows, by):
     their values joined with " | ", e.g. "NY | 2024", so the result stays JSON-able) or a
     function of a row."""
     _check_rows("csv.group", rows)
-    key_of = _key_function("csv.group", rows, by)
+    return _group(rows, _key_function("csv.group", rows, by))
+
+
+def _group(rows, key_of):
     groups = {}
     for row in rows:
         key = key_of(row)
@@ -381,6 +386,8 @@ def group(rows, by):
 
 
 def _numbers(name, column, fn, values):
+    if all(isinstance(v, (int, float)) for v in values):
+        return values
     for v in values:
         if not isinstance(v, (int, float)):
             raise TypeError(
@@ -473,7 +480,8 @@ def aggregate(rows, by=None, **aggregates):
         if name in names:
             raise ValueError(f"csv.aggregate: aggregate {name!r} has the name of a by column")
     out = []
-    for members in group(rows, names).values():
+    key_of = _key_function("csv.aggregate", rows, names[0] if len(names) == 1 else names)
+    for members in _group(rows, key_of).values():
         result = {c: members[0].get(c) for c in names}
         for name, column, fn in spec:
             result[name] = _apply(name, column, fn, members)
