@@ -10,10 +10,11 @@ all in sandbox memory. Programs also keep values across executions themselves wi
 
 Artifacts are JSON values stored as their UTF-8 JSON encoding. Ids are random (80
 bits), so an id is the capability to read one; listing is limited to the session (or
-the execution) that created them. Two stores ship: `MemoryArtifacts` (the default for
-the library) and `FileArtifacts` (a directory; one file per artifact, written
-atomically, so nothing half-written is ever read back). Both expire artifacts by age
-and evict the oldest when over their byte budget (`ArtifactPolicy`).
+the execution) that created them. `StoreArtifacts` applies the `ArtifactPolicy`
+(expiry by age, the oldest evicted beyond a byte budget) to a table that keeps them:
+in memory (`MemoryArtifacts`, the library default), in a directory (`FileArtifacts`;
+one file per artifact, written atomically, so nothing half-written is ever read
+back), or in a `codemode.store.Store`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "ArtifactStore",
     "ArtifactTable",
     "FileArtifacts",
+    "MemoryArtifactTable",
     "MemoryArtifacts",
     "StoreArtifacts",
     "estimate_size",
@@ -158,107 +160,135 @@ def describe(value: Any, data: bytes, *, ttl: float, **fields: Any) -> ArtifactI
     )
 
 
-class MemoryArtifacts:
-    """Artifacts in this process's memory: fast, gone when the process ends."""
+class ArtifactTable(Protocol):
+    """Where artifacts are kept, without policy: a `codemode.store.Store`, or the tables
+    below. `StoreArtifacts` adds expiry and the byte budget on top."""
 
-    def __init__(self, policy: ArtifactPolicy | None = None) -> None:
+    def put_artifact(self, info: ArtifactInfo, data: bytes) -> None: ...
+    def get_artifact(self, artifact_id: str) -> bytes | None: ...
+    def artifact_info(self, artifact_id: str) -> ArtifactInfo | None: ...
+    def artifact_infos(self) -> builtins.list[ArtifactInfo]: ...
+    def delete_artifact(self, artifact_id: str) -> bool: ...
+
+
+class StoreArtifacts:
+    """Artifacts in an `ArtifactTable` under an `ArtifactPolicy`: expired ones are
+    invisible and removed, the oldest are evicted beyond the byte budget."""
+
+    def __init__(self, table: ArtifactTable, policy: ArtifactPolicy | None = None) -> None:
         self.policy = policy or ArtifactPolicy()
-        self._lock = threading.Lock()
-        self._items: dict[str, tuple[ArtifactInfo, bytes]] = {}
-
-    def put(self, info: ArtifactInfo, data: bytes) -> None:
-        _check_size(self.policy, len(data))
-        with self._lock:
-            self._items[info.id] = (info, data)
-            self._evict()
-
-    def get(self, artifact_id: str) -> bytes | None:
-        item = self._live(artifact_id)
-        return item[1] if item else None
-
-    def info(self, artifact_id: str) -> ArtifactInfo | None:
-        item = self._live(artifact_id)
-        return item[0] if item else None
-
-    def list(self) -> list[ArtifactInfo]:
-        with self._lock:
-            self._evict()
-            return [info for info, _ in self._items.values()]
-
-    def delete(self, artifact_id: str) -> bool:
-        with self._lock:
-            return self._items.pop(artifact_id, None) is not None
-
-    def _live(self, artifact_id: str) -> tuple[ArtifactInfo, bytes] | None:
-        with self._lock:
-            item = self._items.get(artifact_id)
-            if item is not None and item[0].expires <= time.time():
-                self._items.pop(artifact_id, None)
-                return None
-            return item
-
-    def _evict(self) -> None:
-        now = time.time()
-        for key in [k for k, (info, _) in self._items.items() if info.expires <= now]:
-            self._items.pop(key)
-        total = sum(info.bytes for info, _ in self._items.values())
-        while total > self.policy.max_bytes and len(self._items) > 1:
-            oldest = next(iter(self._items))
-            total -= self._items.pop(oldest)[0].bytes
-
-
-class FileArtifacts:
-    """Artifacts as files in a directory: they survive restarts and are shared by the
-    processes using the same directory.
-
-    Each artifact is `<id>.json` (its JSON value) and `<id>.meta` (its info), both
-    written to a temporary file and renamed into place, data first: a crash leaves
-    either a whole artifact or none.
-    """
-
-    def __init__(self, directory: str | os.PathLike[str], policy: ArtifactPolicy | None = None):
-        self.policy = policy or ArtifactPolicy()
-        self.directory = Path(directory)
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot create the artifact directory {self.directory}: {exc}"
-            ) from None
+        self._table = table
         self._lock = threading.Lock()
 
     def put(self, info: ArtifactInfo, data: bytes) -> None:
         _check_size(self.policy, len(data))
-        meta = json.dumps(asdict(info)).encode()
         with self._lock:
-            _write_atomic(self.directory / f"{info.id}.json", data)
-            _write_atomic(self.directory / f"{info.id}.meta", meta)
+            self._table.put_artifact(info, data)
             self._evict()
 
     def get(self, artifact_id: str) -> bytes | None:
         if self.info(artifact_id) is None:
             return None
+        return self._table.get_artifact(artifact_id)
+
+    def info(self, artifact_id: str) -> ArtifactInfo | None:
+        if not valid_id(artifact_id):
+            return None
+        info = self._table.artifact_info(artifact_id)
+        if info is not None and info.expires <= time.time():
+            self._table.delete_artifact(artifact_id)
+            return None
+        return info
+
+    def list(self) -> builtins.list[ArtifactInfo]:
+        with self._lock:
+            return self._evict()
+
+    def delete(self, artifact_id: str) -> bool:
+        return valid_id(artifact_id) and self._table.delete_artifact(artifact_id)
+
+    def _evict(self) -> builtins.list[ArtifactInfo]:
+        """Drop expired artifacts, then the oldest beyond the byte budget; the rest."""
+        now = time.time()
+        live = []
+        for info in self._table.artifact_infos():
+            if info.expires <= now:
+                self._table.delete_artifact(info.id)
+            else:
+                live.append(info)
+        total = sum(i.bytes for i in live)
+        while total > self.policy.max_bytes and len(live) > 1:
+            oldest = live.pop(0)
+            total -= oldest.bytes
+            self._table.delete_artifact(oldest.id)
+        return live
+
+
+class MemoryArtifactTable:
+    """Artifacts in a dict (also the artifact part of `codemode.store.MemoryStore`)."""
+
+    def __init__(self) -> None:
+        self._artifact_lock = threading.Lock()
+        self._artifacts: dict[str, tuple[ArtifactInfo, bytes]] = {}
+
+    def put_artifact(self, info: ArtifactInfo, data: bytes) -> None:
+        with self._artifact_lock:
+            self._artifacts[info.id] = (info, bytes(data))
+
+    def get_artifact(self, artifact_id: str) -> bytes | None:
+        with self._artifact_lock:
+            item = self._artifacts.get(artifact_id)
+        return item[1] if item else None
+
+    def artifact_info(self, artifact_id: str) -> ArtifactInfo | None:
+        with self._artifact_lock:
+            item = self._artifacts.get(artifact_id)
+        return item[0] if item else None
+
+    def artifact_infos(self) -> builtins.list[ArtifactInfo]:
+        with self._artifact_lock:
+            infos = [info for info, _ in self._artifacts.values()]
+        return sorted(infos, key=lambda i: i.created)
+
+    def delete_artifact(self, artifact_id: str) -> bool:
+        with self._artifact_lock:
+            return self._artifacts.pop(artifact_id, None) is not None
+
+
+class MemoryArtifacts(StoreArtifacts):
+    """Artifacts in this process's memory: fast, gone when the process ends."""
+
+    def __init__(self, policy: ArtifactPolicy | None = None) -> None:
+        super().__init__(MemoryArtifactTable(), policy)
+
+
+class _FileTable:
+    """Each artifact is `<id>.json` (its JSON value) and `<id>.meta` (its info), both
+    written to a temporary file and renamed into place, data first: a crash leaves
+    either a whole artifact or none."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def put_artifact(self, info: ArtifactInfo, data: bytes) -> None:
+        _write_atomic(self.directory / f"{info.id}.json", data)
+        _write_atomic(self.directory / f"{info.id}.meta", json.dumps(asdict(info)).encode())
+
+    def get_artifact(self, artifact_id: str) -> bytes | None:
         try:
             return (self.directory / f"{artifact_id}.json").read_bytes()
         except OSError:
             return None
 
-    def info(self, artifact_id: str) -> ArtifactInfo | None:
-        if not valid_id(artifact_id):
-            return None
-        info = self._read_info(self.directory / f"{artifact_id}.meta")
-        if info is not None and info.expires <= time.time():
-            self.delete(artifact_id)
-            return None
-        return info
+    def artifact_info(self, artifact_id: str) -> ArtifactInfo | None:
+        return _read_info(self.directory / f"{artifact_id}.meta")
 
-    def list(self) -> list[ArtifactInfo]:
-        with self._lock:
-            return self._evict()
+    def artifact_infos(self) -> builtins.list[ArtifactInfo]:
+        self._sweep(time.time())
+        infos = [_read_info(p) for p in self.directory.glob(f"{_ID_PREFIX}*.meta")]
+        return sorted((i for i in infos if i is not None), key=lambda i: i.created)
 
-    def delete(self, artifact_id: str) -> bool:
-        if not valid_id(artifact_id):
-            return False
+    def delete_artifact(self, artifact_id: str) -> bool:
         existed = False
         # The meta file goes first: without it the artifact is invisible.
         for suffix in (".meta", ".json"):
@@ -279,33 +309,29 @@ class FileArtifacts:
                 with contextlib.suppress(OSError):
                     path.unlink()
 
-    @staticmethod
-    def _read_info(path: Path) -> ArtifactInfo | None:
-        try:
-            return ArtifactInfo(**json.loads(path.read_bytes()))
-        except (OSError, ValueError, TypeError):
-            return None
 
-    def _evict(self) -> builtins.list[ArtifactInfo]:
-        """Drop expired artifacts, then the oldest beyond the byte budget; the rest."""
-        now = time.time()
-        self._sweep(now)
-        live: list[ArtifactInfo] = []
-        for path in self.directory.glob(f"{_ID_PREFIX}*.meta"):
-            info = self._read_info(path)
-            if info is None:
-                continue
-            if info.expires <= now:
-                self.delete(info.id)
-            else:
-                live.append(info)
-        live.sort(key=lambda i: i.created)
-        total = sum(i.bytes for i in live)
-        while total > self.policy.max_bytes and len(live) > 1:
-            oldest = live.pop(0)
-            total -= oldest.bytes
-            self.delete(oldest.id)
-        return live
+class FileArtifacts(StoreArtifacts):
+    """Artifacts as files in a directory: they survive restarts and are shared by the
+    processes using the same directory (see `_FileTable` for the layout)."""
+
+    def __init__(
+        self, directory: str | os.PathLike[str], policy: ArtifactPolicy | None = None
+    ) -> None:
+        self.directory = Path(directory)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the artifact directory {self.directory}: {exc}"
+            ) from None
+        super().__init__(_FileTable(self.directory), policy)
+
+
+def _read_info(path: Path) -> ArtifactInfo | None:
+    try:
+        return ArtifactInfo(**json.loads(path.read_bytes()))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def _unused(path: Path, now: float) -> bool:
@@ -383,64 +409,3 @@ def _string_size(text: str) -> int:
     if text.isascii() and text.isprintable():
         return len(text) + 2 + text.count('"') + text.count("\\")
     return len(json.dumps(text, ensure_ascii=False).encode())
-
-
-class ArtifactTable(Protocol):
-    """The part of a `codemode.store.Store` that keeps artifacts."""
-
-    def put_artifact(self, info: ArtifactInfo, data: bytes) -> None: ...
-    def get_artifact(self, artifact_id: str) -> bytes | None: ...
-    def artifact_info(self, artifact_id: str) -> ArtifactInfo | None: ...
-    def artifact_infos(self) -> builtins.list[ArtifactInfo]: ...
-    def delete_artifact(self, artifact_id: str) -> bool: ...
-
-
-class StoreArtifacts:
-    """Artifacts in a `Store` (SQLite, PostgreSQL): shared by every process using it."""
-
-    def __init__(self, table: ArtifactTable, policy: ArtifactPolicy | None = None) -> None:
-        self.policy = policy or ArtifactPolicy()
-        self._table = table
-        self._lock = threading.Lock()
-
-    def put(self, info: ArtifactInfo, data: bytes) -> None:
-        _check_size(self.policy, len(data))
-        self._table.put_artifact(info, data)
-        with self._lock:
-            self._evict()
-
-    def get(self, artifact_id: str) -> bytes | None:
-        if self.info(artifact_id) is None:
-            return None
-        return self._table.get_artifact(artifact_id)
-
-    def info(self, artifact_id: str) -> ArtifactInfo | None:
-        if not valid_id(artifact_id):
-            return None
-        info = self._table.artifact_info(artifact_id)
-        if info is not None and info.expires <= time.time():
-            self._table.delete_artifact(artifact_id)
-            return None
-        return info
-
-    def list(self) -> builtins.list[ArtifactInfo]:
-        with self._lock:
-            return self._evict()
-
-    def delete(self, artifact_id: str) -> bool:
-        return valid_id(artifact_id) and self._table.delete_artifact(artifact_id)
-
-    def _evict(self) -> builtins.list[ArtifactInfo]:
-        now = time.time()
-        live = []
-        for info in self._table.artifact_infos():
-            if info.expires <= now:
-                self._table.delete_artifact(info.id)
-            else:
-                live.append(info)
-        total = sum(i.bytes for i in live)
-        while total > self.policy.max_bytes and len(live) > 1:
-            oldest = live.pop(0)
-            total -= oldest.bytes
-            self._table.delete_artifact(oldest.id)
-        return live
