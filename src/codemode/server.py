@@ -347,18 +347,17 @@ class _Handlers:
     async def _read_artifact(self, uri: str) -> ReadResourceResult:
         """An artifact: a string as text/plain, any other value as its JSON."""
         artifact_id = uri.removeprefix(ARTIFACT_URI + "/")
-        store = self._cm.artifacts
-        info = await anyio.to_thread.run_sync(store.info, artifact_id)
-        data = await anyio.to_thread.run_sync(store.get, artifact_id) if info else None
-        if info is None or data is None:
+        data = await anyio.to_thread.run_sync(self._cm.artifacts.get, artifact_id)
+        if data is None:
             raise MCPError(
                 INVALID_PARAMS,
                 f"no artifact at {uri!r} (unknown or expired)",
                 data={"uri": uri},
             )
-        text = json.loads(data) if info.kind == "str" else data.decode()
+        kind = "str" if data.startswith(b'"') else "json"  # a JSON string, or any other value
+        text = json.loads(data) if kind == "str" else data.decode()
         return ReadResourceResult(
-            contents=[TextResourceContents(uri=uri, mime_type=_artifact_mime(info.kind), text=text)]
+            contents=[TextResourceContents(uri=uri, mime_type=_artifact_mime(kind), text=text)]
         )
 
 

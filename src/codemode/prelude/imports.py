@@ -24,6 +24,7 @@ from codemode.prelude import (
     DEPENDS,
     EXTENDED,
     GLOBALS,
+    HOST_MODULES,
     NATIVE_NAMES,
     extra_names,
     polyfilled,
@@ -174,16 +175,18 @@ def setup_code(
     stateful: bool = False,
 ) -> tuple[str, set[str]]:
     """Code that builds the polyfill objects `modules` need and binds the `prelude`
-    globals (`GLOBALS`) a program reads, skipping what a session already has.
+    globals (`GLOBALS`, `HOST_MODULES`) a program reads, skipping what a session
+    already has.
 
     In a session (`stateful`) a prelude global is bound only if the name is still free,
     so a variable the program defined in an earlier execution keeps its value.
     Returns the code and the names it binds (to add to the session's bound names).
     """
     wanted_globals = sorted(g for g in prelude if g in GLOBALS and g not in bound)
+    wanted_hosted = sorted(g for g in prelude if g in HOST_MODULES and g not in bound)
     needed = set(modules) | {GLOBALS[g][0] for g in wanted_globals}
     missing = [m for m in _with_dependencies(needed) if _var(m) not in bound]
-    if not missing and not wanted_globals:
+    if not missing and not wanted_globals and not wanted_hosted:
         return "", set()
     lines: list[str] = []
     names = {_var(m) for m in missing}
@@ -208,12 +211,19 @@ def setup_code(
     for name in wanted_globals:
         module, attribute = GLOBALS[name]
         value = _var(module) + (f".{attribute}" if attribute else "")
-        if stateful:
-            lines.append(f"try:\n    {name}\nexcept NameError:\n    {name} = {value}")
-        else:
-            lines.append(f"{name} = {value}")
-        names.add(name)
+        lines.append(_bind(name, f"{name} = {value}", stateful=stateful))
+    for name in wanted_hosted:  # modules of host functions, like namespaces
+        lines.append(_bind(name, f"import {name}", stateful=stateful))
+    names.update(wanted_globals, wanted_hosted)
     return "\n".join(lines), names
+
+
+def _bind(name: str, statement: str, *, stateful: bool) -> str:
+    """`statement` binding `name`; in a session only if the name is still free, so a
+    variable the program defined earlier keeps its value."""
+    if not stateful:
+        return statement
+    return f"try:\n    {name}\nexcept NameError:\n    {statement}"
 
 
 def _with_dependencies(modules: set[str]) -> list[str]:

@@ -29,7 +29,6 @@ from codemode.analysis import Analysis
 from codemode.catalog import Logged
 from codemode.errors import ToolError
 from codemode.limits import Limits
-from codemode.prelude import HOST_MODULES
 from codemode.prelude.imports import setup_code
 from codemode.results import ErrorInfo, LogBudget, OutputBuffer, Printed, ToolCall, cap_text
 from codemode.sandbox.translate import (
@@ -233,7 +232,10 @@ class Run:
                 self.worker_lost = True
                 return self.outcome(error=self._memory_kill_error(stateful=stateful))
             return self.outcome(error=self._program_error(exc))
-        except RuntimeError as exc:  # the checkout ended under us (its worker was stopped)
+        except RuntimeError as exc:
+            if "finished" not in str(exc):
+                raise
+            # The checkout ended under us: its worker was stopped.
             self.worker_lost = True
             return self.outcome(
                 error=ErrorInfo(
@@ -261,21 +263,10 @@ class Run:
         if "ToolError" in self.analysis.names and "ToolError" not in bound:
             lines.append(f"ToolError = {TOOL_ERROR_BASE}")
             names.add("ToolError")
-        unchecked = []
-        for module in sorted((self.analysis.prelude & HOST_MODULES) - bound):
-            unchecked.append(
-                f"try:\n    {module}\nexcept NameError:\n    import {module}"
-                if stateful
-                else f"import {module}"
-            )
-            names.add(module)
         polyfill_code, polyfill_names = setup_code(
             self.analysis.polyfills, bound, prelude=self.analysis.prelude, stateful=stateful
         )
-        if polyfill_code:
-            unchecked.append(polyfill_code)
-            names |= polyfill_names
-        return "\n".join(lines), "\n".join(unchecked), names
+        return "\n".join(lines), polyfill_code, names | polyfill_names
 
     # -- the driver loop ------------------------------------------------------------------
 

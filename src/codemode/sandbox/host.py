@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import json
 import secrets
 from collections.abc import Callable
@@ -89,10 +90,11 @@ class ExecutionHost:
         self._store = store
         self._limits = limits
         self.session = session
-        self.execution = secrets.token_hex(8)
-        self._functions: dict[str, Callable[..., Any]] = {
-            f"artifacts.{name}": getattr(self, f"_{name}") for name in ARTIFACT_FUNCTIONS
-        }
+
+    @functools.cached_property
+    def execution(self) -> str:
+        """This execution's id (made when first needed: most executions never are)."""
+        return secrets.token_hex(8)
 
     def is_tool(self, name: str) -> bool:
         return self._bridge.is_tool(name)
@@ -104,9 +106,9 @@ class ExecutionHost:
         kwargs: dict[str, Any],
         loop: asyncio.AbstractEventLoop | None,
     ) -> Future[Any]:
-        function = self._functions.get(name)
+        function = _ARTIFACT_METHODS.get(name)
         if function is not None:
-            return completed(function, *args, **kwargs)
+            return completed(function, self, *args, **kwargs)
         future = self._bridge.start(name, args, kwargs, loop)
         if self._bridge.is_tool(name):
             return _then(future, lambda value: self._keep_if_large(name, value))
@@ -211,6 +213,12 @@ class ExecutionHost:
         if not valid_id(artifact_id):
             raise ValueError(f"no artifact {artifact_id!r} (ids look like 'art_…')")
         return artifact_id
+
+
+_ARTIFACT_METHODS: dict[str, Callable[..., Any]] = {
+    f"artifacts.{name}": getattr(ExecutionHost, f"_{name}") for name in ARTIFACT_FUNCTIONS
+}
+"""The `artifacts` global's calls -> the unbound methods that answer them."""
 
 
 def _then(future: Future[Any], transform: Callable[[Any], Any]) -> Future[Any]:

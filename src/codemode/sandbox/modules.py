@@ -16,6 +16,8 @@ from typing import Any
 import pydantic_monty as pm
 
 from codemode.catalog import Catalog
+from codemode.prelude import polyfill_modules
+from codemode.prelude.imports import module_variable
 from codemode.typegen import namespace_stub
 
 __all__ = ["ARTIFACT_FUNCTIONS", "BUILTIN_STUBS", "NamespaceModules"]
@@ -92,9 +94,6 @@ csv: Any
 def _polyfill_declarations() -> str:
     # The objects behind rewritten imports (`import textwrap` -> `cm_poly_textwrap`)
     # are built by setup code the checker does not see; declare them.
-    from codemode.prelude import polyfill_modules
-    from codemode.prelude.imports import module_variable
-
     names = sorted(module_variable(m) for m in polyfill_modules())
     return "\n".join(f"{name}: Any" for name in names) + "\ncm_package: Any\n"
 

@@ -8,6 +8,7 @@ sandbox's memory); it becomes a small typed reference saying what it was and how
 
 from __future__ import annotations
 
+import collections
 import json
 from typing import Any
 
@@ -16,6 +17,7 @@ import mcp_types as types
 __all__ = [
     "CALL_LOG_LEVEL",
     "WRAP_MARKER",
+    "CallLogs",
     "error_text",
     "is_wrapped_schema",
     "log_line",
@@ -101,6 +103,29 @@ def log_line(params: types.LoggingMessageNotificationParams) -> str:
     where = f" [{params.logger}]" if params.logger else ""
     line = f"{params.level}{where} {data}"
     return line if len(line) <= 300 else line[:290] + " … (cut)"
+
+
+class CallLogs:
+    """The log notifications a server sent, numbered, so a call collects those that
+    arrived while it ran (a concurrent call on the same server may contribute some:
+    notifications do not say which request they belong to)."""
+
+    def __init__(self, keep: int = 200) -> None:
+        self._count = 0
+        self._lines: collections.deque[tuple[int, str]] = collections.deque(maxlen=keep)
+
+    def add(self, line: str) -> None:
+        """Record one line."""
+        self._count += 1
+        self._lines.append((self._count, line))
+
+    def mark(self) -> int:
+        """A position to collect from (`since(mark)`)."""
+        return self._count + 1
+
+    def since(self, mark: int) -> tuple[str, ...]:
+        """The lines recorded at or after `mark`."""
+        return tuple(line for number, line in self._lines if number >= mark)
 
 
 def error_text(result: types.CallToolResult) -> str:

@@ -29,7 +29,6 @@ kept for error messages) instead of reaching ours.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import importlib.metadata
 import logging
@@ -62,7 +61,13 @@ from codemode.sources._mcp_io import (
     secret_values,
     startup_failure,
 )
-from codemode.sources._mcp_results import CALL_LOG_LEVEL, error_text, log_line, unwrap_result
+from codemode.sources._mcp_results import (
+    CALL_LOG_LEVEL,
+    CallLogs,
+    error_text,
+    log_line,
+    unwrap_result,
+)
 from codemode.sources._mcp_tools import describe_server, list_all_tools, tools_from_mcp
 
 __all__ = ["MCPSource"]
@@ -181,9 +186,7 @@ class MCPSource:
         self._retry_at = 0.0
         self._closed = False
         self._background: set[asyncio.Task[None]] = set()
-        # Log notifications, numbered, so a call collects those that arrived while it ran.
-        self._log_seq = 0
-        self._log_lines: collections.deque[tuple[int, str]] = collections.deque(maxlen=200)
+        self._logs = CallLogs()
 
     def __repr__(self) -> str:
         url = display_url(self._url)
@@ -385,8 +388,7 @@ class MCPSource:
                 conn.relist.set()
 
         async def on_log(params: types.LoggingMessageNotificationParams) -> None:
-            self._log_seq += 1
-            self._log_lines.append((self._log_seq, self._scrub(log_line(params))))
+            self._logs.add(self._scrub(log_line(params)))
 
         client = Client(
             self._open_transport(conn),
@@ -491,7 +493,7 @@ class MCPSource:
         task = asyncio.current_task()
         assert task is not None
         conn.calls.add(task)
-        first_log = self._log_seq + 1
+        first_log = self._logs.mark()
         try:
             if client is None:
                 raise MCPError(types.CONNECTION_CLOSED, "Connection closed")
@@ -501,20 +503,15 @@ class MCPSource:
             raise
         except Exception as exc:
             error = await self._call_error(conn, exc, qualified)
-            error.logs = self._logs_since(first_log)
+            error.logs = self._logs.since(first_log)
             raise error from None
         finally:
             conn.calls.discard(task)
-        logs = self._logs_since(first_log)
+        logs = self._logs.since(first_log)
         if result.is_error:
             raise ToolError(self._scrub(error_text(result)), tool=qualified, logs=logs)
         value = unwrap_result(result, self._raw_output.get(tool.name))
         return Logged(value, logs) if logs else value
-
-    def _logs_since(self, first: int) -> tuple[str, ...]:
-        """The log lines that arrived since number `first` (a concurrent call on the same
-        server may contribute some: notifications do not say which call they belong to)."""
-        return tuple(line for seq, line in self._log_lines if seq >= first)
 
     async def _connection(self, qualified: str) -> _Connection:
         """A live connection: the current one, checked if suspect, else a new one."""
