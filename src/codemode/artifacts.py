@@ -44,8 +44,10 @@ __all__ = [
     "MemoryArtifactTable",
     "MemoryArtifacts",
     "StoreArtifacts",
+    "describe",
     "estimate_size",
     "new_artifact_id",
+    "valid_id",
 ]
 
 ARTIFACT_URI = "codemode://artifacts"

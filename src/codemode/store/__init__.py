@@ -23,7 +23,14 @@ from urllib.parse import urlsplit
 from codemode.artifacts import ArtifactInfo
 from codemode.errors import ConfigError
 
-__all__ = ["SessionRecord", "Store", "default_store_url", "open_store"]
+__all__ = [
+    "SessionRecord",
+    "Store",
+    "default_store_url",
+    "mask_password",
+    "open_store",
+    "sqlite_path",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
