@@ -15,15 +15,28 @@ forward when opened.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from codemode.artifacts import ArtifactInfo
 from codemode.errors import ConfigError
+from codemode.store.records import (
+    FileInfo,
+    LibraryFunction,
+    MemoryRecord,
+    Quota,
+    QuotaExceeded,
+    SessionRecord,
+)
 
 __all__ = [
+    "FileInfo",
+    "LibraryFunction",
+    "MemoryRecord",
+    "Quota",
+    "QuotaExceeded",
     "SessionRecord",
     "Store",
     "default_store_url",
@@ -33,18 +46,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, kw_only=True)
-class SessionRecord:
-    """A session's saved state."""
-
-    state: bytes
-    """The sandbox's opaque dump."""
-    bound: frozenset[str]
-    """Globals codemode bound in it (namespaces, polyfills), so they are not rebuilt."""
-    updated: float
-    """Unix time of the save."""
-
-
 class Store(Protocol):
     """Where durable state lives. Implementations are thread-safe; every write is
     committed before the method returns."""
@@ -52,12 +53,18 @@ class Store(Protocol):
     url: str
     """Where it is, with any password masked."""
 
-    def save_session(self, session_id: str, state: bytes, bound: frozenset[str]) -> None:
-        """Create or replace a session's state."""
+    # -- sessions -----------------------------------------------------------------------
+
+    def save_session(self, session_id: str, state: bytes, bound: frozenset[str]) -> float:
+        """Create or replace a session's state; returns the save's `updated` time."""
         ...
 
     def load_session(self, session_id: str) -> SessionRecord | None:
         """A session's state, or None."""
+        ...
+
+    def session_updated(self, session_id: str) -> float | None:
+        """When the session was last saved (cheap: no state is read), or None."""
         ...
 
     def delete_session(self, session_id: str) -> bool:
@@ -71,6 +78,8 @@ class Store(Protocol):
     def expire_sessions(self, older_than: float) -> int:
         """Delete sessions last saved before the Unix time `older_than`; how many."""
         ...
+
+    # -- artifacts ----------------------------------------------------------------------
 
     def put_artifact(self, info: ArtifactInfo, data: bytes) -> None:
         """Store an artifact (its JSON bytes) under `info.id`."""
@@ -90,6 +99,105 @@ class Store(Protocol):
 
     def delete_artifact(self, artifact_id: str) -> bool:
         """Remove an artifact; returns whether it existed."""
+        ...
+
+    # -- workspace files ----------------------------------------------------------------
+
+    def write_file(
+        self, workspace: str, path: str, data: bytes, *, quota: Quota | None = None
+    ) -> FileInfo:
+        """Create or replace a file. With `quota`, the write is refused (QuotaExceeded,
+        nothing written) if the workspace would then hold more bytes or files; the check
+        and the write are one transaction."""
+        ...
+
+    def read_file(self, workspace: str, path: str) -> bytes | None:
+        """A file's bytes, or None."""
+        ...
+
+    def file_info(self, workspace: str, path: str) -> FileInfo | None:
+        """A file's size and time, or None."""
+        ...
+
+    def list_files(self, workspace: str, prefix: str = "") -> list[FileInfo]:
+        """The files whose path starts with `prefix`, sorted by path."""
+        ...
+
+    def delete_file(self, workspace: str, path: str) -> bool:
+        """Remove a file; returns whether it existed."""
+        ...
+
+    def rename_file(self, workspace: str, source: str, target: str) -> bool:
+        """Move a file (replacing `target`); returns whether `source` existed."""
+        ...
+
+    def workspaces(self) -> list[str]:
+        """Ids of the workspaces holding at least one file, sorted."""
+        ...
+
+    # -- library ------------------------------------------------------------------------
+
+    def save_function(
+        self,
+        scope: str,
+        name: str,
+        *,
+        source: str,
+        signature: str,
+        description: str | None,
+        tests: tuple[str, ...],
+    ) -> LibraryFunction:
+        """Save a new version of a function (version = previous + 1, in one
+        transaction, so concurrent saves never share a number)."""
+        ...
+
+    def get_function(
+        self, scope: str, name: str, version: int | None = None
+    ) -> LibraryFunction | None:
+        """The latest version of a function (or the given version), or None."""
+        ...
+
+    def function_history(self, scope: str, name: str) -> list[LibraryFunction]:
+        """Every version of a function, oldest first."""
+        ...
+
+    def list_functions(self, scope: str) -> list[LibraryFunction]:
+        """The latest version of each function in `scope`, sorted by name."""
+        ...
+
+    def delete_function(self, scope: str, name: str) -> int:
+        """Remove every version of a function; returns how many there were."""
+        ...
+
+    def library_scopes(self) -> list[str]:
+        """Scopes holding at least one function, sorted."""
+        ...
+
+    # -- memory -------------------------------------------------------------------------
+
+    def add_memories(
+        self, profile: str, items: Sequence[tuple[str, tuple[str, ...]]]
+    ) -> list[MemoryRecord]:
+        """Remember each (text, tags) in one transaction; the new records in order."""
+        ...
+
+    def recall(self, profile: str, query: str, k: int = 5) -> list[MemoryRecord]:
+        """The `k` memories that best match `query` by full-text ranking (any of its
+        meaningful words may match; stems match), best first, each with a `score`."""
+        ...
+
+    def list_memories(
+        self, profile: str, tag: str | None = None, limit: int | None = None
+    ) -> list[MemoryRecord]:
+        """Memories of `profile` (only those tagged `tag`, if given), newest first."""
+        ...
+
+    def forget(self, profile: str, memory_id: str) -> bool:
+        """Remove a memory; returns whether it existed."""
+        ...
+
+    def memory_profiles(self) -> list[str]:
+        """Profiles holding at least one memory, sorted."""
         ...
 
     def close(self) -> None:

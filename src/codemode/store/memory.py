@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import threading
 import time
+from collections import Counter
+from collections.abc import Sequence
 
 from codemode.artifacts import MemoryArtifactTable
-from codemode.store import SessionRecord
+from codemode.store.records import (
+    FileInfo,
+    LibraryFunction,
+    MemoryRecord,
+    Quota,
+    SessionRecord,
+    check_quota,
+    new_memory_id,
+    query_terms,
+    stems,
+)
 
 __all__ = ["MemoryStore"]
+
+# BM25 parameters (the usual ones, as SQLite's FTS5 uses)
+_K1 = 1.2
+_B = 0.75
 
 
 class MemoryStore(MemoryArtifactTable):
@@ -20,16 +38,26 @@ class MemoryStore(MemoryArtifactTable):
         super().__init__()
         self._lock = threading.Lock()
         self._sessions: dict[str, SessionRecord] = {}
+        self._files: dict[tuple[str, str], tuple[FileInfo, bytes]] = {}
+        self._functions: dict[tuple[str, str], list[LibraryFunction]] = {}
+        self._memories: dict[str, dict[str, MemoryRecord]] = {}
 
-    def save_session(self, session_id: str, state: bytes, bound: frozenset[str]) -> None:
+    # -- sessions -----------------------------------------------------------------------
+
+    def save_session(self, session_id: str, state: bytes, bound: frozenset[str]) -> float:
         record = SessionRecord(state=bytes(state), bound=frozenset(bound), updated=time.time())
         with self._lock:
             self._sessions.pop(session_id, None)
             self._sessions[session_id] = record
+        return record.updated
 
     def load_session(self, session_id: str) -> SessionRecord | None:
         with self._lock:
             return self._sessions.get(session_id)
+
+    def session_updated(self, session_id: str) -> float | None:
+        record = self.load_session(session_id)
+        return record.updated if record else None
 
     def delete_session(self, session_id: str) -> bool:
         with self._lock:
@@ -45,6 +73,176 @@ class MemoryStore(MemoryArtifactTable):
             for key in stale:
                 del self._sessions[key]
         return len(stale)
+
+    # -- workspace files ----------------------------------------------------------------
+
+    def write_file(
+        self, workspace: str, path: str, data: bytes, *, quota: Quota | None = None
+    ) -> FileInfo:
+        info = FileInfo(path=path, size=len(data), modified=time.time())
+        with self._lock:
+            if quota is not None:
+                others = [
+                    i for (w, p), (i, _) in self._files.items() if w == workspace and p != path
+                ]
+                files, size = len(others) + 1, sum(i.size for i in others) + len(data)
+                check_quota(quota, files, size)
+            self._files[(workspace, path)] = (info, bytes(data))
+        return info
+
+    def read_file(self, workspace: str, path: str) -> bytes | None:
+        with self._lock:
+            entry = self._files.get((workspace, path))
+        return entry[1] if entry else None
+
+    def file_info(self, workspace: str, path: str) -> FileInfo | None:
+        with self._lock:
+            entry = self._files.get((workspace, path))
+        return entry[0] if entry else None
+
+    def list_files(self, workspace: str, prefix: str = "") -> list[FileInfo]:
+        with self._lock:
+            found = [
+                info
+                for (w, p), (info, _) in self._files.items()
+                if w == workspace and p.startswith(prefix)
+            ]
+        return sorted(found, key=lambda i: i.path)
+
+    def delete_file(self, workspace: str, path: str) -> bool:
+        with self._lock:
+            return self._files.pop((workspace, path), None) is not None
+
+    def rename_file(self, workspace: str, source: str, target: str) -> bool:
+        with self._lock:
+            entry = self._files.pop((workspace, source), None)
+            if entry is None:
+                return False
+            info = dataclasses.replace(entry[0], path=target, modified=time.time())
+            self._files[(workspace, target)] = (info, entry[1])
+            return True
+
+    def workspaces(self) -> list[str]:
+        with self._lock:
+            return sorted({w for w, _ in self._files})
+
+    # -- library ------------------------------------------------------------------------
+
+    def save_function(
+        self,
+        scope: str,
+        name: str,
+        *,
+        source: str,
+        signature: str,
+        description: str | None,
+        tests: tuple[str, ...],
+    ) -> LibraryFunction:
+        with self._lock:
+            versions = self._functions.setdefault((scope, name), [])
+            function = LibraryFunction(
+                scope=scope,
+                name=name,
+                version=(versions[-1].version if versions else 0) + 1,
+                source=source,
+                signature=signature,
+                description=description,
+                tests=tuple(tests),
+                created=time.time(),
+            )
+            versions.append(function)
+        return function
+
+    def get_function(
+        self, scope: str, name: str, version: int | None = None
+    ) -> LibraryFunction | None:
+        with self._lock:
+            versions = list(self._functions.get((scope, name), ()))
+        if version is None:
+            return versions[-1] if versions else None
+        return next((f for f in versions if f.version == version), None)
+
+    def function_history(self, scope: str, name: str) -> list[LibraryFunction]:
+        with self._lock:
+            return list(self._functions.get((scope, name), ()))
+
+    def list_functions(self, scope: str) -> list[LibraryFunction]:
+        with self._lock:
+            latest = [v[-1] for (s, _), v in self._functions.items() if s == scope and v]
+        return sorted(latest, key=lambda f: f.name)
+
+    def delete_function(self, scope: str, name: str) -> int:
+        with self._lock:
+            return len(self._functions.pop((scope, name), ()))
+
+    def library_scopes(self) -> list[str]:
+        with self._lock:
+            return sorted({s for (s, _), v in self._functions.items() if v})
+
+    # -- memory -------------------------------------------------------------------------
+
+    def add_memories(
+        self, profile: str, items: Sequence[tuple[str, tuple[str, ...]]]
+    ) -> list[MemoryRecord]:
+        now = time.time()
+        records = [
+            MemoryRecord(
+                id=new_memory_id(), profile=profile, text=text, tags=tuple(tags), created=now
+            )
+            for text, tags in items
+        ]
+        with self._lock:
+            table = self._memories.setdefault(profile, {})
+            for record in records:
+                table[record.id] = record
+        return records
+
+    def recall(self, profile: str, query: str, k: int = 5) -> list[MemoryRecord]:
+        """Okapi BM25 over Porter stems of the text and tags, like the SQLite store."""
+        wanted = {stems(t)[0] for t in query_terms(query) if stems(t)}
+        if not wanted or k <= 0:
+            return []
+        with self._lock:
+            records = list(self._memories.get(profile, {}).values())
+        documents = [Counter(stems(r.text + " " + " ".join(r.tags))) for r in records]
+        if not documents:
+            return []
+        average = sum(sum(d.values()) for d in documents) / len(documents) or 1.0
+        frequency = {t: sum(1 for d in documents if t in d) for t in wanted}
+        scored: list[tuple[float, int]] = []
+        for index, document in enumerate(documents):
+            length = sum(document.values())
+            score = 0.0
+            for term in wanted:
+                count = document.get(term, 0)
+                if not count:
+                    continue
+                idf = math.log(
+                    1 + (len(documents) - frequency[term] + 0.5) / (frequency[term] + 0.5)
+                )
+                score += idf * count * (_K1 + 1) / (count + _K1 * (1 - _B + _B * length / average))
+            if score > 0:
+                scored.append((score, index))
+        scored.sort(key=lambda s: (-s[0], -records[s[1]].created))
+        return [dataclasses.replace(records[i], score=score) for score, i in scored[:k]]
+
+    def list_memories(
+        self, profile: str, tag: str | None = None, limit: int | None = None
+    ) -> list[MemoryRecord]:
+        with self._lock:
+            records = list(self._memories.get(profile, {}).values())
+        records.reverse()  # newest first (insertion order is creation order)
+        if tag is not None:
+            records = [r for r in records if tag in r.tags]
+        return records if limit is None else records[:limit]
+
+    def forget(self, profile: str, memory_id: str) -> bool:
+        with self._lock:
+            return self._memories.get(profile, {}).pop(memory_id, None) is not None
+
+    def memory_profiles(self) -> list[str]:
+        with self._lock:
+            return sorted(p for p, table in self._memories.items() if table)
 
     def close(self) -> None:
         pass

@@ -15,12 +15,22 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from codemode.artifacts import ArtifactInfo
 from codemode.errors import ConfigError
-from codemode.store import SessionRecord
+from codemode.store.records import (
+    FileInfo,
+    LibraryFunction,
+    MemoryRecord,
+    Quota,
+    SessionRecord,
+    check_quota,
+    new_memory_id,
+    query_terms,
+)
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
 
@@ -41,6 +51,48 @@ MIGRATIONS: tuple[str, ...] = (
         data BLOB NOT NULL
     );
     CREATE INDEX artifacts_created ON artifacts (created);
+    """,
+    # 2: workspace files, the library, memory (full text through FTS5)
+    """
+    CREATE TABLE files (
+        workspace TEXT NOT NULL,
+        path TEXT NOT NULL,
+        data BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        modified REAL NOT NULL,
+        PRIMARY KEY (workspace, path)
+    );
+    CREATE TABLE functions (
+        scope TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        description TEXT,
+        tests TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (scope, name, version)
+    );
+    CREATE TABLE memories (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        profile TEXT NOT NULL,
+        text TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE INDEX memories_profile ON memories (profile, created);
+    CREATE VIRTUAL TABLE memories_fts USING fts5 (
+        text, tags, content = 'memories', content_rowid = 'rowid',
+        tokenize = 'porter unicode61'
+    );
+    CREATE TRIGGER memories_added AFTER INSERT ON memories BEGIN
+        INSERT INTO memories_fts (rowid, text, tags) VALUES (new.rowid, new.text, new.tags);
+    END;
+    CREATE TRIGGER memories_removed AFTER DELETE ON memories BEGIN
+        INSERT INTO memories_fts (memories_fts, rowid, text, tags)
+        VALUES ('delete', old.rowid, old.text, old.tags);
+    END;
     """,
 )
 """Schema changes, in order; version N is the first N applied."""
@@ -111,6 +163,12 @@ class SQLiteStore:
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version={number}")
 
+    def _one(self, sql: str, parameters: tuple[Any, ...]) -> Any:
+        return self._connect().execute(sql, parameters).fetchone()
+
+    def _all(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+        return self._connect().execute(sql, parameters).fetchall()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -121,14 +179,20 @@ class SQLiteStore:
 
     # -- sessions -----------------------------------------------------------------------
 
-    def save_session(self, session_id: str, state: bytes, bound: frozenset[str]) -> None:
+    def save_session(self, session_id: str, state: bytes, bound: frozenset[str]) -> float:
+        updated = time.time()
         with self._write() as db:
             db.execute(
                 "INSERT INTO sessions (id, state, bound, updated) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
                 "bound = excluded.bound, updated = excluded.updated",
-                (session_id, state, json.dumps(sorted(bound)), time.time()),
+                (session_id, state, json.dumps(sorted(bound)), updated),
             )
+        return updated
+
+    def session_updated(self, session_id: str) -> float | None:
+        row = self._one("SELECT updated FROM sessions WHERE id = ?", (session_id,))
+        return float(row[0]) if row else None
 
     def load_session(self, session_id: str) -> SessionRecord | None:
         row = (
@@ -187,6 +251,245 @@ class SQLiteStore:
         with self._write() as db:
             return db.execute("DELETE FROM artifacts WHERE id = ?", (artifact_id,)).rowcount > 0
 
+    # -- workspace files ----------------------------------------------------------------
+
+    def write_file(
+        self, workspace: str, path: str, data: bytes, *, quota: Quota | None = None
+    ) -> FileInfo:
+        info = FileInfo(path=path, size=len(data), modified=time.time())
+        with self._write() as db:
+            if quota is not None:
+                files, size = db.execute(
+                    "SELECT count(*), coalesce(sum(size), 0) FROM files "
+                    "WHERE workspace = ? AND path != ?",
+                    (workspace, path),
+                ).fetchone()
+                check_quota(quota, files + 1, size + len(data))
+            db.execute(
+                "INSERT OR REPLACE INTO files (workspace, path, data, size, modified) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (workspace, path, data, info.size, info.modified),
+            )
+        return info
+
+    def read_file(self, workspace: str, path: str) -> bytes | None:
+        row = self._one(
+            "SELECT data FROM files WHERE workspace = ? AND path = ?", (workspace, path)
+        )
+        return bytes(row[0]) if row else None
+
+    def file_info(self, workspace: str, path: str) -> FileInfo | None:
+        row = self._one(
+            "SELECT path, size, modified FROM files WHERE workspace = ? AND path = ?",
+            (workspace, path),
+        )
+        return FileInfo(path=row[0], size=row[1], modified=row[2]) if row else None
+
+    def list_files(self, workspace: str, prefix: str = "") -> list[FileInfo]:
+        rows = self._all(
+            "SELECT path, size, modified FROM files WHERE workspace = ? "
+            "AND substr(path, 1, ?) = ? ORDER BY path",
+            (workspace, len(prefix), prefix),
+        )
+        return [FileInfo(path=r[0], size=r[1], modified=r[2]) for r in rows]
+
+    def delete_file(self, workspace: str, path: str) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM files WHERE workspace = ? AND path = ?", (workspace, path)
+            )
+            return cursor.rowcount > 0
+
+    def rename_file(self, workspace: str, source: str, target: str) -> bool:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT 1 FROM files WHERE workspace = ? AND path = ?", (workspace, source)
+            ).fetchone()
+            if row is None or source == target:
+                return row is not None
+            db.execute("DELETE FROM files WHERE workspace = ? AND path = ?", (workspace, target))
+            db.execute(
+                "UPDATE files SET path = ?, modified = ? WHERE workspace = ? AND path = ?",
+                (target, time.time(), workspace, source),
+            )
+            return True
+
+    def workspaces(self) -> list[str]:
+        return [r[0] for r in self._all("SELECT DISTINCT workspace FROM files ORDER BY 1")]
+
+    # -- library ------------------------------------------------------------------------
+
+    def save_function(
+        self,
+        scope: str,
+        name: str,
+        *,
+        source: str,
+        signature: str,
+        description: str | None,
+        tests: tuple[str, ...],
+    ) -> LibraryFunction:
+        with self._write() as db:
+            (latest,) = db.execute(
+                "SELECT coalesce(max(version), 0) FROM functions WHERE scope = ? AND name = ?",
+                (scope, name),
+            ).fetchone()
+            function = LibraryFunction(
+                scope=scope,
+                name=name,
+                version=latest + 1,
+                source=source,
+                signature=signature,
+                description=description,
+                tests=tuple(tests),
+                created=time.time(),
+            )
+            db.execute(
+                "INSERT INTO functions (scope, name, version, source, signature, "
+                "description, tests, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    scope,
+                    name,
+                    function.version,
+                    source,
+                    signature,
+                    description,
+                    json.dumps(list(tests)),
+                    function.created,
+                ),
+            )
+        return function
+
+    _FUNCTION = (
+        "SELECT scope, name, version, source, signature, description, tests, created "
+        "FROM functions "
+    )
+
+    def get_function(
+        self, scope: str, name: str, version: int | None = None
+    ) -> LibraryFunction | None:
+        if version is None:
+            row = self._one(
+                self._FUNCTION + "WHERE scope = ? AND name = ? ORDER BY version DESC LIMIT 1",
+                (scope, name),
+            )
+        else:
+            row = self._one(
+                self._FUNCTION + "WHERE scope = ? AND name = ? AND version = ?",
+                (scope, name, version),
+            )
+        return _function(row) if row else None
+
+    def function_history(self, scope: str, name: str) -> list[LibraryFunction]:
+        rows = self._all(
+            self._FUNCTION + "WHERE scope = ? AND name = ? ORDER BY version", (scope, name)
+        )
+        return [_function(r) for r in rows]
+
+    def list_functions(self, scope: str) -> list[LibraryFunction]:
+        rows = self._all(
+            self._FUNCTION + "AS f WHERE scope = ? AND version = (SELECT max(version) "
+            "FROM functions WHERE scope = f.scope AND name = f.name) ORDER BY name",
+            (scope,),
+        )
+        return [_function(r) for r in rows]
+
+    def delete_function(self, scope: str, name: str) -> int:
+        with self._write() as db:
+            cursor = db.execute("DELETE FROM functions WHERE scope = ? AND name = ?", (scope, name))
+            return cursor.rowcount
+
+    def library_scopes(self) -> list[str]:
+        return [r[0] for r in self._all("SELECT DISTINCT scope FROM functions ORDER BY 1")]
+
+    # -- memory -------------------------------------------------------------------------
+
+    def add_memories(
+        self, profile: str, items: Sequence[tuple[str, tuple[str, ...]]]
+    ) -> list[MemoryRecord]:
+        now = time.time()
+        records = [
+            MemoryRecord(
+                id=new_memory_id(), profile=profile, text=text, tags=tuple(tags), created=now
+            )
+            for text, tags in items
+        ]
+        with self._write() as db:
+            db.executemany(
+                "INSERT INTO memories (id, profile, text, tags, created) VALUES (?, ?, ?, ?, ?)",
+                [(r.id, profile, r.text, json.dumps(list(r.tags)), now) for r in records],
+            )
+        return records
+
+    def recall(self, profile: str, query: str, k: int = 5) -> list[MemoryRecord]:
+        terms = query_terms(query)
+        if not terms or k <= 0:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        rows = self._all(
+            "SELECT m.id, m.profile, m.text, m.tags, m.created, bm25(memories_fts) "
+            "FROM memories_fts JOIN memories AS m ON m.rowid = memories_fts.rowid "
+            "WHERE memories_fts MATCH ? AND m.profile = ? "
+            "ORDER BY bm25(memories_fts), m.created DESC LIMIT ?",
+            (match, profile, k),
+        )
+        return [_memory(r[:5], score=-float(r[5])) for r in rows]
+
+    def list_memories(
+        self, profile: str, tag: str | None = None, limit: int | None = None
+    ) -> list[MemoryRecord]:
+        sql = "SELECT id, profile, text, tags, created FROM memories WHERE profile = ?"
+        parameters: tuple[Any, ...] = (profile,)
+        if tag is not None:
+            sql += " AND EXISTS (SELECT 1 FROM json_each(memories.tags) WHERE value = ?)"
+            parameters += (tag,)
+        sql += " ORDER BY created DESC, rowid DESC LIMIT ?"
+        parameters += (-1 if limit is None else limit,)
+        return [_memory(r) for r in self._all(sql, parameters)]
+
+    def forget(self, profile: str, memory_id: str) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM memories WHERE profile = ? AND id = ?", (profile, memory_id)
+            )
+            return cursor.rowcount > 0
+
+    def memory_profiles(self) -> list[str]:
+        return [r[0] for r in self._all("SELECT DISTINCT profile FROM memories ORDER BY 1")]
+
+
+def _function(row: Any) -> LibraryFunction:
+    return LibraryFunction(
+        scope=row[0],
+        name=row[1],
+        version=row[2],
+        source=row[3],
+        signature=row[4],
+        description=row[5],
+        tests=tuple(json.loads(row[6])),
+        created=row[7],
+    )
+
+
+def _memory(row: Any, score: float | None = None) -> MemoryRecord:
+    return MemoryRecord(
+        id=row[0],
+        profile=row[1],
+        text=row[2],
+        tags=tuple(json.loads(row[3])),
+        created=row[4],
+        score=score,
+    )
+
 
 def _statements(script: str) -> list[str]:
-    return [part.strip() for part in script.split(";") if part.strip()]
+    """The statements of a migration script (a trigger's body stays whole)."""
+    statements: list[str] = []
+    current = ""
+    for part in script.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                statements.append(current.strip())
+            current = ""
+    return statements

@@ -1,0 +1,124 @@
+"""What a store keeps, as plain frozen records shared by every implementation."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from codemode._search_text import STOP_WORDS, stem
+
+__all__ = [
+    "FileInfo",
+    "LibraryFunction",
+    "MemoryRecord",
+    "Quota",
+    "QuotaExceeded",
+    "SessionRecord",
+    "check_quota",
+    "new_memory_id",
+    "query_terms",
+    "stems",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionRecord:
+    """A session's saved state."""
+
+    state: bytes
+    """The sandbox's opaque dump."""
+    bound: frozenset[str]
+    """Globals codemode bound in it (namespaces, polyfills), so they are not rebuilt."""
+    updated: float
+    """Unix time of the save."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileInfo:
+    """A file in a workspace."""
+
+    path: str
+    """Relative to the workspace root, `/`-separated, no leading slash."""
+    size: int
+    modified: float
+    """Unix time of the last write."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Quota:
+    """Limits on one workspace, checked in the same transaction as each write."""
+
+    max_bytes: int = 100 * 1024 * 1024
+    max_files: int = 10_000
+
+
+class QuotaExceeded(Exception):
+    """A workspace write would go over its quota; nothing was written."""
+
+
+def check_quota(quota: Quota, files: int, size: int) -> None:
+    """Raise QuotaExceeded if a workspace of `files` files and `size` bytes is over."""
+    if files > quota.max_files:
+        raise QuotaExceeded(
+            f"the workspace would hold {files} files; its quota is {quota.max_files}"
+        )
+    if size > quota.max_bytes:
+        raise QuotaExceeded(
+            f"the workspace would hold {size:,} bytes; its quota is {quota.max_bytes:,}"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibraryFunction:
+    """One saved version of a library function."""
+
+    scope: str
+    name: str
+    version: int
+    """1 for the first save; every save (a rollback too) adds one."""
+    source: str
+    """Self-contained module source that defines `name` (with the imports and helper
+    functions it uses)."""
+    signature: str
+    """The `def` line, e.g. `def parse_invoice(text: str) -> dict`."""
+    description: str | None
+    tests: tuple[str, ...]
+    created: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryRecord:
+    """A remembered text."""
+
+    id: str
+    profile: str
+    text: str
+    tags: tuple[str, ...]
+    created: float
+    score: float | None = None
+    """How well it matched a recall query (higher is better); None outside recall."""
+
+
+def new_memory_id() -> str:
+    """A fresh memory id, e.g. `m_3f9a1c0d2b7e4a51`."""
+    return "m_" + secrets.token_hex(8)
+
+
+_TERM = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def query_terms(text: str, *, limit: int = 32) -> list[str]:
+    """The distinct lowercase words of a recall query that carry meaning (stop words
+    dropped, unless nothing else is left), in order, at most `limit`."""
+    found: list[str] = []
+    for word in _TERM.findall(text.lower()):
+        if word not in found:
+            found.append(word)
+    meaningful = [w for w in found if w not in STOP_WORDS and len(w) > 1]
+    return (meaningful or found)[:limit]
+
+
+def stems(text: str) -> list[str]:
+    """The stemmed words of `text` (for the in-memory ranking)."""
+    return [stem(w) for w in _TERM.findall(text.lower())]
