@@ -45,6 +45,12 @@ from gateway import (
     stdio_overhead_ms,
 )
 from harness import Stats, Variant, atime_rounds, time_rounds
+from memory_recall import (
+    MemoryResults,
+    bench_memory_recall,
+    memory_targets,
+    render_memory_recall,
+)
 from report import Target, machine_info, markdown_table, stats_table
 from search.evaluate import run as evaluate_search
 from workloads import (
@@ -111,6 +117,7 @@ class Results:
     apis: ApiResults
     search: tuple[str, dict[str, Any]]
     data: DataResults
+    memory: MemoryResults
 
 
 # -- setup ------------------------------------------------------------------------------
@@ -337,6 +344,7 @@ def build_targets(results: Results) -> list[Target]:
         *api_targets(results.apis),
         *search_targets(results.search[1]),
         *data_targets(results.data),
+        *memory_targets(results.memory),
     ]
 
 
@@ -529,6 +537,7 @@ def render(results: Results, machine: dict[str, str], started: datetime, elapsed
         *render_apis(results.apis, 8),
         results.search[0].replace("## Tool search", "## 9. Tool search", 1),
         *render_data_plane(results.data, 10),
+        *render_memory_recall(results.memory, 11),
         "## Method",
         METHOD.strip(),
         gateway_method(),
@@ -589,6 +598,7 @@ def run_all(cm: CodeMode) -> Results:
         apis=step("three API documents", lambda _: bench_apis(), cm),
         search=step("tool search vs fastmcp BM25", lambda _: evaluate_search(), cm),
         data=step("10 MB CSV in, one row out", lambda _: bench_data_plane(), cm),
+        memory=step("memory recall", lambda _: bench_memory_recall(), cm),
     )
 
 

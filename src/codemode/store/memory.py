@@ -17,9 +17,9 @@ from codemode.store.records import (
     Quota,
     SessionRecord,
     check_quota,
+    index_text,
     new_memory_id,
-    query_terms,
-    stems,
+    query_stems,
 )
 
 __all__ = ["MemoryStore"]
@@ -199,12 +199,12 @@ class MemoryStore(MemoryArtifactTable):
 
     def recall(self, profile: str, query: str, k: int = 5) -> list[MemoryRecord]:
         """Okapi BM25 over Porter stems of the text and tags, like the SQLite store."""
-        wanted = {stems(t)[0] for t in query_terms(query) if stems(t)}
+        wanted = set(query_stems(query))
         if not wanted or k <= 0:
             return []
         with self._lock:
             records = list(self._memories.get(profile, {}).values())
-        documents = [Counter(stems(r.text + " " + " ".join(r.tags))) for r in records]
+        documents = [Counter(index_text(r.text, r.tags).split()) for r in records]
         if not documents:
             return []
         average = sum(sum(d.values()) for d in documents) / len(documents) or 1.0

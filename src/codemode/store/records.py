@@ -16,7 +16,9 @@ __all__ = [
     "QuotaExceeded",
     "SessionRecord",
     "check_quota",
+    "index_text",
     "new_memory_id",
+    "query_stems",
     "query_terms",
     "stems",
 ]
@@ -120,5 +122,16 @@ def query_terms(text: str, *, limit: int = 32) -> list[str]:
 
 
 def stems(text: str) -> list[str]:
-    """The stemmed words of `text` (for the in-memory ranking)."""
+    """The stemmed words of `text`: what every store indexes and ranks on, so the same
+    query finds the same memories in each (`deploys`/`deploying` -> `deploy`)."""
     return [stem(w) for w in _TERM.findall(text.lower())]
+
+
+def index_text(text: str, tags: tuple[str, ...]) -> str:
+    """The words a memory is found by: the stems of its text and tags."""
+    return " ".join(stems(text + " " + " ".join(tags)))
+
+
+def query_stems(query: str) -> list[str]:
+    """The distinct stems of a recall query's meaningful words."""
+    return list(dict.fromkeys(stem(t) for t in query_terms(query)))

@@ -28,8 +28,9 @@ from codemode.store.records import (
     Quota,
     SessionRecord,
     check_quota,
+    index_text,
     new_memory_id,
-    query_terms,
+    query_stems,
 )
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -82,17 +83,7 @@ MIGRATIONS: tuple[str, ...] = (
         created REAL NOT NULL
     );
     CREATE INDEX memories_profile ON memories (profile, created);
-    CREATE VIRTUAL TABLE memories_fts USING fts5 (
-        text, tags, content = 'memories', content_rowid = 'rowid',
-        tokenize = 'porter unicode61'
-    );
-    CREATE TRIGGER memories_added AFTER INSERT ON memories BEGIN
-        INSERT INTO memories_fts (rowid, text, tags) VALUES (new.rowid, new.text, new.tags);
-    END;
-    CREATE TRIGGER memories_removed AFTER DELETE ON memories BEGIN
-        INSERT INTO memories_fts (memories_fts, rowid, text, tags)
-        VALUES ('delete', old.rowid, old.text, old.tags);
-    END;
+    CREATE VIRTUAL TABLE memories_fts USING fts5 (terms, tokenize = 'unicode61');
     """,
 )
 """Schema changes, in order; version N is the first N applied."""
@@ -415,14 +406,20 @@ class SQLiteStore:
             for text, tags in items
         ]
         with self._write() as db:
-            db.executemany(
-                "INSERT INTO memories (id, profile, text, tags, created) VALUES (?, ?, ?, ?, ?)",
-                [(r.id, profile, r.text, json.dumps(list(r.tags)), now) for r in records],
-            )
+            for r in records:
+                cursor = db.execute(
+                    "INSERT INTO memories (id, profile, text, tags, created) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (r.id, profile, r.text, json.dumps(list(r.tags)), now),
+                )
+                db.execute(
+                    "INSERT INTO memories_fts (rowid, terms) VALUES (?, ?)",
+                    (cursor.lastrowid, index_text(r.text, r.tags)),
+                )
         return records
 
     def recall(self, profile: str, query: str, k: int = 5) -> list[MemoryRecord]:
-        terms = query_terms(query)
+        terms = query_stems(query)
         if not terms or k <= 0:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
@@ -449,10 +446,14 @@ class SQLiteStore:
 
     def forget(self, profile: str, memory_id: str) -> bool:
         with self._write() as db:
-            cursor = db.execute(
-                "DELETE FROM memories WHERE profile = ? AND id = ?", (profile, memory_id)
-            )
-            return cursor.rowcount > 0
+            row = db.execute(
+                "DELETE FROM memories WHERE profile = ? AND id = ? RETURNING rowid",
+                (profile, memory_id),
+            ).fetchone()
+            if row is None:
+                return False
+            db.execute("DELETE FROM memories_fts WHERE rowid = ?", (row[0],))
+            return True
 
     def memory_profiles(self) -> list[str]:
         return [r[0] for r in self._all("SELECT DISTINCT profile FROM memories ORDER BY 1")]
