@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from typing import Literal
@@ -10,6 +13,38 @@ from typing import Literal
 import pytest
 
 from codemode import CodeMode, Limits
+
+
+_HOME: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep every test's durable state (the default SQLite store, artifacts) out of the
+    user's data dir: a throwaway CODEMODE_HOME for the run, inherited by subprocesses."""
+    global _HOME
+    _HOME = tempfile.mkdtemp(prefix="codemode-tests-")
+    os.environ["CODEMODE_HOME"] = _HOME
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _HOME is not None:
+        shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test module's shared CodeModes get a store of their own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CODEMODE_HOME", str(tmp_path_factory.mktemp("home")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """And each test's own CodeModes one of theirs: sessions never leak between tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CODEMODE_HOME", str(tmp_path_factory.mktemp("home")))
+        yield
 
 
 class Counter:

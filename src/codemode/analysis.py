@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codemode.prelude import GLOBALS, HOST_MODULES
-from codemode.prelude.imports import rewrite_imports
+from codemode.prelude.imports import LibraryImport, rewrite_imports
 
 __all__ = [
     "Analysis",
@@ -91,6 +91,10 @@ class Analysis:
     prelude: frozenset[str] = frozenset()
     """Globals codemode provides without an import (`grep`, `jq`, `text`, `csv`,
     `artifacts`) that the program reads without defining them itself."""
+    library: frozenset[str] = frozenset()
+    """Names the program imports from the library (`from library import f`)."""
+    library_imports: tuple[LibraryImport, ...] = ()
+    """Those functions' sources, once resolved from the store (see `codemode.library`)."""
 
 
 _PRELUDE = frozenset(GLOBALS) | HOST_MODULES
@@ -129,9 +133,10 @@ def analyze(code: str, namespaces: Mapping[str, Mapping[str, CallSpec]]) -> Anal
         names=frozenset(walker.names),
         concurrent=spans,
         problems=tuple(sorted(walker.problems, key=lambda p: (p.line, p.column))),
-        code=rewrite.code if rewrite.modules else None,
+        code=rewrite.code if rewrite.modules or rewrite.library else None,
         polyfills=rewrite.modules,
         prelude=frozenset(n for n in _PRELUDE if n in walker.names and n not in walker.rebound),
+        library=rewrite.library,
     )
 
 

@@ -12,7 +12,9 @@ result = cm.execute('weather.get_weather(city="Paris")["temp_c"]')
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import dataclasses
 import json
 import os
 import threading
@@ -23,10 +25,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 
 from codemode.analysis import Analysis, Problem, analyze
-from codemode.artifacts import ArtifactPolicy, ArtifactStore, FileArtifacts, MemoryArtifacts
+from codemode.artifacts import ArtifactPolicy, ArtifactStore, FileArtifacts, StoreArtifacts
 from codemode.bridge import Bridge, EventLoopThread
 from codemode.catalog import Catalog, Source, Tool, ToolAnnotations, check_namespace
 from codemode.errors import ConfigError, SourceError
+from codemode.library import resolve as resolve_library
 from codemode.limits import Limits
 from codemode.results import ErrorInfo, ExecutionResult, cap_json
 from codemode.sandbox.discovery import Discovery
@@ -36,6 +39,8 @@ from codemode.sandbox.modules import BUILTIN_STUBS, NamespaceModules
 from codemode.sandbox.monty import MontyExecutor
 from codemode.search import SearchHit, SearchIndex
 from codemode.sources.functions import FunctionSource
+from codemode.state import DurableState, check_scope_part
+from codemode.store import Quota, Store, open_store
 from codemode.typegen import namespace_stub, tool_signature
 
 if TYPE_CHECKING:
@@ -63,7 +68,18 @@ class CodeMode:
         session_ttl: Seconds an idle session is kept before it is forgotten.
         artifacts: Where values too big to return are kept: an `ArtifactStore`, a
             directory path (`FileArtifacts`, shared by processes using it), or None for
-            this process's memory.
+            the store.
+        store: Where durable state lives (sessions, artifacts, workspace files, the
+            library, memory): a `Store`, a URL (`sqlite:////abs/path.db`,
+            `postgresql://user@host:port/db`, `memory://`), or None for a SQLite file
+            in the user's data dir (`$CODEMODE_HOME`, else `~/.local/share/codemode`).
+        project: With `agent`, the scope of the library and the default workspace
+            and memory profile (`project/agent`): every session of that agent shares them.
+        agent: See `project`.
+        memory_profile: The `memory` profile programs use (default `project/agent`);
+            agents that name the same profile share their memories.
+        workspace: The `/workspace` programs see (default `project/agent`).
+        workspace_quota: Bytes and files one workspace may hold.
 
     Use as a context manager, or call `close()` when done, to stop the sandbox workers.
     """
@@ -74,11 +90,26 @@ class CodeMode:
         limits: Limits | None = None,
         type_check: bool = False,
         max_workers: int | None = None,
-        session_ttl: float = 3600.0,
+        session_ttl: float = 24 * 3600.0,
         artifacts: ArtifactStore | str | os.PathLike[str] | None = None,
+        store: Store | str | None = None,
+        project: str = "default",
+        agent: str = "default",
+        memory_profile: str | None = None,
+        workspace: str | None = None,
+        workspace_quota: Quota | None = None,
     ) -> None:
         self.limits = limits or Limits()
-        self.artifacts = _artifact_store(artifacts)
+        self._owns_store = store is None or isinstance(store, str)
+        self.store: Store = open_store(store) if store is None or isinstance(store, str) else store
+        self.state = DurableState(
+            store=self.store,
+            scope=f"{check_scope_part(project, 'project')}/{check_scope_part(agent, 'agent')}",
+            memory_profile=memory_profile,
+            workspace=workspace,
+            quota=workspace_quota or Quota(),
+        )
+        self.artifacts = _artifact_store(artifacts, self.store)
         self.type_check = type_check
         self.catalog = Catalog()
         self._function_sources: dict[str, FunctionSource] = {}
@@ -93,6 +124,7 @@ class CodeMode:
             type_check=type_check,
             type_check_stubs=BUILTIN_STUBS if type_check else None,
             session_ttl=session_ttl,
+            store=self.store,
         )
         self._pending: list[Source] = []  # registered, not yet started
         self._failed: list[Source] = []
@@ -101,6 +133,7 @@ class CodeMode:
         self._index: SearchIndex | None = None
         self._index_version = -1
         self._index_lock = threading.Lock()
+        self._programs: dict[str, collections.deque[str]] = {}
         self._closed = False
 
     # -- registration -------------------------------------------------------------------
@@ -338,13 +371,14 @@ class CodeMode:
         started = time.perf_counter()
         self._check_open()
         self._ensure_started()
-        analysis = analyze(code, self._bridge.specs())
+        analysis = self._analyze(code)
         if analysis.problems:
             return _rejected(analysis.problems, started, session)
-        host = ExecutionHost(self._bridge, self.artifacts, self.limits, session=session)
+        host = self._host(code, session)
         outcome = self._executor.run(
             code, analysis, host, session_id=session, loop=self._async_loop(analysis)
         )
+        self._remember_program(session, code, outcome.ok)
         return self._result(outcome, started, host)
 
     async def aexecute(
@@ -360,12 +394,12 @@ class CodeMode:
         self._check_open()
         if self._pending:
             await anyio.to_thread.run_sync(self._ensure_started)
-        analysis = analyze(code, self._bridge.specs())
+        analysis = await anyio.to_thread.run_sync(self._analyze, code)
         if analysis.problems:
             return _rejected(analysis.problems, started, session)
         loop = asyncio.get_running_loop()
         control = RunControl()
-        host = ExecutionHost(self._bridge, self.artifacts, self.limits, session=session)
+        host = self._host(code, session)
 
         async def run() -> Outcome:
             return await anyio.to_thread.run_sync(
@@ -383,7 +417,51 @@ class CodeMode:
         except BaseException:
             control.cancel()  # the caller went away (cancellation): stop the program too
             raise
+        self._remember_program(session, code, outcome.ok)
         return self._result(outcome, started, host)
+
+    def _host(self, code: str, session: str | None) -> ExecutionHost:
+        programs = [*self._programs.get(session, ()), code] if session is not None else [code]
+        return ExecutionHost(
+            self._bridge,
+            self.artifacts,
+            self.limits,
+            session=session,
+            state=self.state,
+            programs=programs,
+            run_test=self._run_test,
+        )
+
+    def _analyze(self, code: str) -> Analysis:
+        """The program's analysis, with the library functions it imports resolved."""
+        specs = self._bridge.specs()
+        analysis = analyze(code, specs)
+        if not analysis.library or analysis.problems:
+            return analysis
+        try:
+            return resolve_library(analysis, self.state, lambda source: analyze(source, specs))
+        except LookupError as exc:
+            line = _import_line(code)
+            problem = Problem(line=line, column=0, message=f"ImportError: {exc}")
+            return dataclasses.replace(analysis, problems=(problem,))
+
+    def _run_test(self, code: str) -> ErrorInfo | None:
+        """Run a library function's test as a fresh stateless program."""
+        analysis = self._analyze(code)
+        if analysis.problems:
+            first = analysis.problems[0]
+            return ErrorInfo(type="ToolError", message=first.message, line=first.line)
+        host = self._host(code, None)
+        outcome = self._executor.run(code, analysis, host, loop=self._async_loop(analysis))
+        return outcome.error
+
+    def _remember_program(self, session: str | None, code: str, ok: bool) -> None:
+        """Keep a session's successful programs, so `library.save(f)` finds a function
+        defined in an earlier execution."""
+        if session is None or not ok:
+            return
+        programs = self._programs.setdefault(session, collections.deque(maxlen=50))
+        programs.append(code)
 
     def _async_loop(self, analysis: Analysis) -> asyncio.AbstractEventLoop | None:
         # Start the private loop only for programs that may call async tools.
@@ -451,7 +529,8 @@ class CodeMode:
         self._executor.load_session(session, state)
 
     def end_session(self, session: str) -> bool:
-        """Forget a session's state now. Returns whether it existed."""
+        """Forget a session's state now (in the store too). Returns whether it existed."""
+        self._programs.pop(session, None)
         return self._executor.drop_session(session)
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -481,6 +560,8 @@ class CodeMode:
         self._executor.close()
         self._bridge.close()
         self._loop.close()
+        if self._owns_store:
+            self.store.close()
 
     async def aclose(self) -> None:
         """Close the sources and stop the workers."""
@@ -500,13 +581,21 @@ class CodeMode:
 
 
 def _artifact_store(
-    artifacts: ArtifactStore | str | os.PathLike[str] | None,
+    artifacts: ArtifactStore | str | os.PathLike[str] | None, store: Store
 ) -> ArtifactStore:
     if artifacts is None:
-        return MemoryArtifacts()
+        return StoreArtifacts(store, ArtifactPolicy())
     if isinstance(artifacts, str | os.PathLike):
         return FileArtifacts(artifacts, ArtifactPolicy())
     return artifacts
+
+
+def _import_line(code: str) -> int:
+    """The line of the program's first `from library import`, for the error."""
+    for number, line in enumerate(code.splitlines(), start=1):
+        if line.lstrip().startswith("from library import"):
+            return number
+    return 1
 
 
 def _rejected(problems: Sequence[Problem], started: float, session: str | None) -> ExecutionResult:

@@ -39,6 +39,9 @@ class Limits:
     tool_result_bytes: int = 32 * MB
     """A tool result larger than this stays on the host as an artifact: the program
     receives a handle and reads the value in slices with `artifacts.get(id, start, stop)`."""
+    session_bytes: int = 64 * MB
+    """Size of a session's saved state (its variables, dumped after every execution); an
+    execution that leaves more is reported as `LimitExceeded` and its state is not saved."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

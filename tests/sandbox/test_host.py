@@ -15,6 +15,7 @@ from codemode.artifacts import (
     ArtifactPolicy,
     FileArtifacts,
     MemoryArtifacts,
+    StoreArtifacts,
     estimate_size,
     valid_id,
 )
@@ -456,9 +457,11 @@ def test_a_tool_result_too_big_for_the_store_is_a_tool_error() -> None:
 # -------------------------------------------------------------------------- configuration
 
 
-def test_the_default_store_is_in_memory() -> None:
-    with CodeMode() as plain:
-        assert isinstance(plain.artifacts, MemoryArtifacts)
+def test_artifacts_default_to_the_store() -> None:
+    with CodeMode(store="memory://") as plain:
+        assert isinstance(plain.artifacts, StoreArtifacts)
+        artifact_id = plain.execute("artifacts.put('kept')").result
+        assert plain.store.get_artifact(artifact_id) == b'"kept"'
     store = MemoryArtifacts()
     with CodeMode(artifacts=store) as given:
         assert given.artifacts is store

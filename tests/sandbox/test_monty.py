@@ -225,13 +225,34 @@ def test_a_worker_stopped_for_memory_is_a_limit_and_the_session_recovers() -> No
     # its limit in one allocation: the worker is terminated rather than interrupted.
     with CodeMode(limits=Limits(memory=64 * MB)) as cm:
         cm.add_function(blob, namespace="t")
-        assert cm.execute("a = [str(i) for i in range(500_000)]", session="s").ok
-        result = cm.execute("b = t.blob(n=30_000_000)\nlen(b)", session="s")
+        assert cm.execute("a = [str(i) for i in range(100_000)]", session="s").ok
+        result = cm.execute("b = t.blob(n=30_000_000)\nc = b + b\nlen(c)", session="s")
         assert result.error is not None
         assert (result.error.type, result.error.limit) == ("LimitExceeded", "memory")
         assert "session" in result.error.message
         assert cm.execute("e = 1\ne", session="s").result == 1
         assert cm.execute("e", session="s").result == 1
+        assert cm.execute("len(a)", session="s").result == 100_000  # from the last save
+
+
+def test_session_state_too_big_to_save_is_a_limit_and_the_last_save_survives() -> None:
+    with CodeMode(limits=Limits(memory=64 * MB), store="memory://") as cm:
+        assert cm.execute("keep = 7", session="s").ok
+        result = cm.execute("a = [str(i) for i in range(500_000)]", session="s")
+        assert result.error is not None
+        assert (result.error.type, result.error.limit) == ("LimitExceeded", "memory")
+        assert "last save" in result.error.message
+        assert cm.execute("keep", session="s").result == 7
+        assert cm.execute("a", session="s").error is not None
+
+
+def test_session_bytes_limit_refuses_to_save() -> None:
+    with CodeMode(limits=Limits(session_bytes=50_000), store="memory://") as cm:
+        assert cm.execute("small = 1", session="s").ok
+        result = cm.execute("big = 'x' * 100_000", session="s")
+        assert result.error is not None
+        assert result.error.limit == "session_bytes"
+        assert cm.store.load_session("s") is not None
 
 
 def test_large_result_becomes_an_artifact_with_a_json_preview() -> None:

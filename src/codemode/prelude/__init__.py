@@ -93,7 +93,7 @@ GLOBALS: dict[str, tuple[str, str | None]] = {
 """Globals every program has without an import: name -> (module, attribute or None for
 the module itself). `csv` is the stdlib module with the prelude's table helpers added."""
 
-HOST_MODULES = frozenset({"artifacts"})
+HOST_MODULES = frozenset({"artifacts", "memory", "library"})
 """Globals whose functions run on the host (modules of the sandbox, like namespaces)."""
 
 DEPENDS: dict[str, tuple[str, ...]] = {"codemode.text": ("difflib",)}

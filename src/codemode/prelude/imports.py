@@ -31,7 +31,19 @@ from codemode.prelude import (
     source,
 )
 
-__all__ = ["Rewrite", "module_variable", "rewrite_imports", "setup_code"]
+__all__ = [
+    "LIBRARY_GET",
+    "LibraryImport",
+    "Rewrite",
+    "library_setup",
+    "module_variable",
+    "rewrite_imports",
+    "setup_code",
+]
+
+LIBRARY = "library"
+LIBRARY_GET = "cm_library_get"
+"""The sandbox function that hands out the library functions a program imports."""
 
 SUPPORT = "_cm_module"
 """The name the support code binds (a session that has it needs no support code again)."""
@@ -69,6 +81,8 @@ class Rewrite:
     """The program to run (the original when nothing was rewritten)."""
     modules: frozenset[str]
     """The polyfilled modules it imports (whole or extended)."""
+    library: frozenset[str] = frozenset()
+    """Names it imports from the library (`from library import parse_invoice`)."""
 
 
 def module_variable(module: str) -> str:
@@ -84,9 +98,12 @@ def rewrite_imports(code: str, tree: ast.Module) -> Rewrite:
     """Rewrite the imports of polyfilled modules in `code` (parsed as `tree`)."""
     edits: list[tuple[ast.stmt, str]] = []
     modules: set[str] = set()
+    library: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             text = _import(node, modules)
+        elif isinstance(node, ast.ImportFrom) and node.module == LIBRARY and not node.level:
+            text = _import_library(node, library)
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
             text = _import_from(node, modules)
         else:
@@ -95,7 +112,18 @@ def rewrite_imports(code: str, tree: ast.Module) -> Rewrite:
             edits.append((node, text))
     if not edits:
         return Rewrite(code=code, modules=frozenset())
-    return Rewrite(code=_apply(code, edits), modules=frozenset(modules))
+    return Rewrite(code=_apply(code, edits), modules=frozenset(modules), library=frozenset(library))
+
+
+def _import_library(node: ast.ImportFrom, library: set[str]) -> str | None:
+    """`from library import f as g` -> `g = cm_library_get('f')` (a saved function,
+    built by the setup code from its source)."""
+    if any(a.name == "*" for a in node.names):
+        return None  # left to fail: the library is not a module of the sandbox
+    library.update(a.name for a in node.names)
+    return "; ".join(
+        f"{alias.asname or alias.name} = {LIBRARY_GET}({alias.name!r})" for alias in node.names
+    )
 
 
 def _import(node: ast.Import, modules: set[str]) -> str | None:
@@ -215,6 +243,41 @@ def setup_code(
     for name in wanted_hosted:  # modules of host functions, like namespaces
         lines.append(_bind(name, f"import {name}", stateful=stateful))
     names.update(wanted_globals, wanted_hosted)
+    return "\n".join(lines), names
+
+
+@dataclass(frozen=True)
+class LibraryImport:
+    """A library function a program imports, ready to be built in the sandbox."""
+
+    name: str
+    source: str
+    """Its saved source, with its own imports rewritten like a program's."""
+    deps: tuple[str, ...]
+    """Sandbox globals the source reads (namespaces, prelude globals, polyfill objects),
+    passed into the module it is built in."""
+
+
+def library_setup(functions: tuple[LibraryImport, ...], bound: set[str]) -> tuple[str, set[str]]:
+    """Code that builds each imported library function (in its own module namespace,
+    afresh every time, so a new version is picked up) and `cm_library_get`."""
+    if not functions:
+        return "", set()
+    lines: list[str] = []
+    names: set[str] = set()
+    if SUPPORT not in bound:
+        lines.append(_SUPPORT_CODE)
+        names.add(SUPPORT)
+    lines.append("cm_library_loaded = {}")
+    lines.append(f"def {LIBRARY_GET}(name):\n    return cm_library_loaded[name]")
+    for function in functions:
+        deps = ", ".join(f"{d!r}: {d}" for d in function.deps)
+        lines.append(
+            f"cm_library_loaded[{function.name!r}] = _cm_module("
+            f"{'library.' + function.name!r}, {function.source!r}, {{{deps}}})"
+            f".{function.name}"
+        )
+    names.update({"cm_library_loaded", LIBRARY_GET})
     return "\n".join(lines), names
 
 

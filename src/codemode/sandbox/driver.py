@@ -29,7 +29,7 @@ from codemode.analysis import Analysis
 from codemode.catalog import Logged
 from codemode.errors import ToolError
 from codemode.limits import Limits
-from codemode.prelude.imports import setup_code
+from codemode.prelude.imports import library_setup, setup_code
 from codemode.results import ErrorInfo, LogBudget, OutputBuffer, Printed, ToolCall, cap_text
 from codemode.sandbox.translate import (
     import_hint,
@@ -40,6 +40,7 @@ from codemode.sandbox.translate import (
     typing_error,
 )
 from codemode.sandbox.watchdog import Watch, Watchdog
+from codemode.workspace import ROOT as WORKSPACE_ROOT
 
 __all__ = ["KILL_GRACE", "TOOL_ERROR_BASE", "Host", "Outcome", "Run", "RunControl"]
 
@@ -74,6 +75,11 @@ class Host(Protocol):
         loop: asyncio.AbstractEventLoop | None,
     ) -> concurrent.futures.Future[Any]:
         """Begin a call; the future raises `ToolError` (or NameError, ...) on failure."""
+        ...
+
+    @property
+    def filesystem(self) -> pm.AbstractOS | None:
+        """What answers the program's file operations (None: it has no files)."""
         ...
 
 
@@ -266,17 +272,24 @@ class Run:
         polyfill_code, polyfill_names = setup_code(
             self.analysis.polyfills, bound, prelude=self.analysis.prelude, stateful=stateful
         )
-        return "\n".join(lines), polyfill_code, names | polyfill_names
+        library_code, library_names = library_setup(
+            self.analysis.library_imports, bound | polyfill_names
+        )
+        unchecked = "\n".join(part for part in (polyfill_code, library_code) if part)
+        return "\n".join(lines), unchecked, names | polyfill_names | library_names
 
     # -- the driver loop ------------------------------------------------------------------
 
     def _drive(self, live: pm.MontySession) -> Any:
         # Stubs declare tools as plain functions, so the checker would refuse `await` on
         # them; programs that await tool calls keep the static call check only.
+        filesystem = self.host.filesystem
         snap: pm.SyncSnapshot = live.feed_start(
             self.analysis.code or self.code,
             print_callback=self._print,
             skip_type_check=bool(self.analysis.concurrent),
+            os=filesystem,
+            cwd=WORKSPACE_ROOT if filesystem is not None else None,
         )
         while True:
             if isinstance(snap, pm.MontyComplete):
@@ -436,7 +449,8 @@ class Run:
         )
         if stateful:
             message += (
-                ". The session's variables are lost; large variables kept from earlier "
+                ". The session's variables since its last save are lost; large variables "
+                "kept from earlier "
                 "runs count too, so compute inside functions or drop what you no longer "
                 "need (x = None)"
             )

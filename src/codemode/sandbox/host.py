@@ -15,17 +15,21 @@ import contextlib
 import functools
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from codemode.artifacts import ARTIFACT_URI, ArtifactStore, describe, estimate_size, valid_id
 from codemode.bridge import Bridge, completed
 from codemode.catalog import Logged
 from codemode.errors import ToolError
+from codemode.library import LIBRARY_FUNCTIONS, LibraryFunctions, TestRunner
 from codemode.limits import Limits
+from codemode.memory import MEMORY_FUNCTIONS, MemoryFunctions
 from codemode.results import cap_json
 from codemode.sandbox.modules import ARTIFACT_FUNCTIONS
 from codemode.sandbox.translate import plain
+from codemode.state import DurableState
+from codemode.workspace import WorkspaceOS
 
 __all__ = ["ExecutionHost", "store_value"]
 
@@ -85,11 +89,41 @@ class ExecutionHost:
         limits: Limits,
         *,
         session: str | None,
+        state: DurableState | None = None,
+        programs: Sequence[str] = (),
+        run_test: TestRunner | None = None,
     ) -> None:
         self._bridge = bridge
         self._store = store
         self._limits = limits
         self.session = session
+        self._state = state
+        self._programs = programs
+        self._run_test = run_test
+
+    @functools.cached_property
+    def memory(self) -> MemoryFunctions:
+        """The `memory` global's functions (made when first called)."""
+        return MemoryFunctions(self._durable("memory"))
+
+    @functools.cached_property
+    def library(self) -> LibraryFunctions:
+        """The `library` global's functions (made when first called)."""
+        if self._run_test is None:
+            raise RuntimeError("library is not available here")
+        return LibraryFunctions(self._durable("library"), self._programs, self._run_test)
+
+    @functools.cached_property
+    def filesystem(self) -> WorkspaceOS | None:
+        """`/workspace` for this execution: the store's files of its workspace."""
+        if self._state is None:
+            return None
+        return WorkspaceOS(self._state.store, self._state.workspace_id, quota=self._state.quota)
+
+    def _durable(self, what: str) -> DurableState:
+        if self._state is None:
+            raise RuntimeError(f"{what} is not available here (no store)")
+        return self._state
 
     @functools.cached_property
     def execution(self) -> str:
@@ -109,6 +143,9 @@ class ExecutionHost:
         function = _ARTIFACT_METHODS.get(name)
         if function is not None:
             return completed(function, self, *args, **kwargs)
+        module, _, attribute = name.partition(".")
+        if module in ("memory", "library") and attribute in _DURABLE_FUNCTIONS[module]:
+            return completed(lambda: getattr(getattr(self, module), attribute)(*args, **kwargs))
         future = self._bridge.start(name, args, kwargs, loop)
         if self._bridge.is_tool(name):
             return _then(future, lambda value: self._keep_if_large(name, value))
@@ -214,6 +251,8 @@ class ExecutionHost:
             raise ValueError(f"no artifact {artifact_id!r} (ids look like 'art_…')")
         return artifact_id
 
+
+_DURABLE_FUNCTIONS = {"memory": MEMORY_FUNCTIONS, "library": LIBRARY_FUNCTIONS}
 
 _ARTIFACT_METHODS: dict[str, Callable[..., Any]] = {
     f"artifacts.{name}": getattr(ExecutionHost, f"_{name}") for name in ARTIFACT_FUNCTIONS

@@ -16,6 +16,8 @@ from typing import Any
 import pydantic_monty as pm
 
 from codemode.catalog import Catalog
+from codemode.library import LIBRARY_FUNCTIONS
+from codemode.memory import MEMORY_FUNCTIONS
 from codemode.prelude import polyfill_modules
 from codemode.prelude.imports import module_variable
 from codemode.typegen import namespace_stub
@@ -67,6 +69,58 @@ class _Artifacts:
         ...
 
 artifacts: _Artifacts
+
+class MemoryEntry(TypedDict):
+    id: str
+    text: str
+    tags: list[str]
+    score: float
+
+class _Memory:
+    def remember(self, text: str, tags: list[str] | None = None) -> str:
+        """Keep a text (with tags) for later sessions; returns its id."""
+        ...
+    def recall(self, query: str, k: int = 5) -> list[MemoryEntry]:
+        """The k memories that best match the query's words, best first."""
+        ...
+    def list(self, tag: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Memories (with the tag, if given), newest first."""
+        ...
+    def forget(self, id: Any) -> bool:
+        """Remove a memory; returns whether it existed."""
+        ...
+    def ingest(self, text: str, tags: list[str] | None = None) -> list[str]:
+        """Keep a long text as chunks of about a paragraph; returns their ids."""
+        ...
+
+memory: _Memory
+
+class _Library:
+    def save(
+        self, fn: Any, description: str | None = None, tests: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Save a function defined in the program (with the helpers it uses) as a new
+        version, after its tests (code strings with asserts) pass in a fresh sandbox."""
+        ...
+    def get(self, name: str, version: int | None = None) -> dict[str, Any]:
+        """A saved function's source, signature, description and tests."""
+        ...
+    def list(self) -> list[dict[str, Any]]:
+        """The latest version of each saved function."""
+        ...
+    def history(self, name: str) -> list[dict[str, Any]]:
+        """Every version of a saved function, oldest first."""
+        ...
+    def rollback(self, name: str, version: int) -> dict[str, Any]:
+        """Save an older version again as the newest."""
+        ...
+    def delete(self, name: str) -> int:
+        """Remove every version of a saved function."""
+        ...
+
+library: _Library
+
+def cm_library_get(name: str) -> Any: ...
 
 def grep(
     pattern: str,
@@ -126,7 +180,11 @@ class NamespaceModules(Mapping[str, Callable[[], pm.ExternalModule]]):
         if self._version != self._catalog.version:
             with self._lock:
                 if self._version != self._catalog.version:
-                    modules = {"artifacts": _artifacts_module()}
+                    modules = {
+                        "artifacts": _host_module(ARTIFACT_FUNCTIONS),
+                        "memory": _host_module(MEMORY_FUNCTIONS),
+                        "library": _host_module(LIBRARY_FUNCTIONS),
+                    }
                     for namespace in self._catalog.namespaces():
                         tools = self._catalog.tools(namespace)
                         attrs = {t.identifier: _placeholder for t in tools}
@@ -153,6 +211,6 @@ class NamespaceModules(Mapping[str, Callable[[], pm.ExternalModule]]):
         return len(self._current())
 
 
-def _artifacts_module() -> pm.ExternalModule:
-    attrs = dict.fromkeys(ARTIFACT_FUNCTIONS, _placeholder)
-    return pm.ExternalModule(attrs)
+def _host_module(functions: tuple[str, ...]) -> pm.ExternalModule:
+    """A global whose functions the host answers (`artifacts`, `memory`, `library`)."""
+    return pm.ExternalModule(dict.fromkeys(functions, _placeholder))

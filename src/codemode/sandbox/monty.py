@@ -6,12 +6,19 @@ One warm pool serves every execution (creating a pool costs ~9 ms; a warm checko
 Sessions keep a worker while hot (bounded, least recently used first out); colder ones
 are dumped to bytes and restored into a fresh worker on their next execution, so open
 sessions never exhaust the pool.
+
+With a `Store`, a session's state is saved there after every execution, before the
+result is returned: the session continues after a restart, in another process sharing
+the store, and after its worker dies (from its last saved state). The store is the
+truth: before each execution a session checks the store's save time and reloads when
+another process saved it later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 import time
 from collections import OrderedDict
@@ -25,6 +32,7 @@ from codemode.limits import Limits
 from codemode.results import ErrorInfo, OutputBuffer
 from codemode.sandbox.driver import KILL_GRACE, Host, Outcome, Run, RunControl
 from codemode.sandbox.watchdog import Watchdog
+from codemode.store import Store
 
 __all__ = ["MontyExecutor"]
 
@@ -47,6 +55,8 @@ class _Session:
     dump: bytes | None = None
     imported: set[str] = field(default_factory=set)
     last_used: float = field(default_factory=time.monotonic)
+    saved: float | None = None
+    """The store's save time of the state this session holds (None: never saved)."""
 
 
 class MontyExecutor:
@@ -62,6 +72,7 @@ class MontyExecutor:
         type_check_stubs: str | None = None,
         session_ttl: float = 3600.0,
         max_hot_sessions: int | None = None,
+        store: Store | None = None,
     ) -> None:
         self.limits = limits
         self.type_check = type_check
@@ -72,6 +83,8 @@ class MontyExecutor:
             max_hot_sessions if max_hot_sessions is not None else max(1, self.max_workers - 2)
         )
         self._modules = modules
+        self._store = store
+        self._next_store_expiry = 0.0
         self._pool: pm.Monty | None = None
         self._pool_lock = threading.Lock()
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
@@ -120,17 +133,21 @@ class MontyExecutor:
     # -- sessions -----------------------------------------------------------------------
 
     def sessions(self) -> list[str]:
-        """Ids of the sessions currently kept."""
+        """Ids of the sessions kept (in the store too, when there is one)."""
         self._expire()
         with self._sessions_lock:
-            return list(self._sessions)
+            ids = list(self._sessions)
+        if self._store is not None:
+            ids += [i for i in self._store.sessions() if i not in ids]
+        return ids
 
     def drop_session(self, session_id: str) -> bool:
-        """Forget a session and its state. Returns whether it existed."""
+        """Forget a session and its state (in the store too). Returns whether it existed."""
         with self._sessions_lock:
             session = self._sessions.pop(session_id, None)
+        stored = self._store.delete_session(session_id) if self._store is not None else False
         if session is None:
-            return False
+            return stored
         with session.lock:
             self._release(session)
         return True
@@ -140,18 +157,25 @@ class MontyExecutor:
         with self._sessions_lock:
             session = self._sessions.get(session_id)
         if session is None:
-            return None
+            record = self._store.load_session(session_id) if self._store is not None else None
+            return record.state if record is not None else None
         with session.lock:
             if session.live is not None:
                 return session.live.dump()
+            if session.dump is None and self._store is not None:
+                record = self._store.load_session(session_id)
+                return record.state if record is not None else None
             return session.dump
 
     def load_session(self, session_id: str, state: bytes) -> None:
         """Create (or replace) a session from `dump_session` bytes; it is restored into a
         worker on its next execution. Only load bytes this library produced."""
+        session = _Session(id=session_id, dump=state)
+        if self._store is not None:
+            session.saved = self._store.save_session(session_id, state, frozenset())
         with self._sessions_lock:
             old = self._sessions.pop(session_id, None)
-            self._sessions[session_id] = _Session(id=session_id, dump=state)
+            self._sessions[session_id] = session
         if old is not None:
             with old.lock:
                 self._release(old)
@@ -191,6 +215,9 @@ class MontyExecutor:
             return session
 
     def _expire(self) -> None:
+        if self._store is not None and time.monotonic() >= self._next_store_expiry:
+            self._next_store_expiry = time.monotonic() + min(60.0, self.session_ttl / 4)
+            self._store.expire_sessions(time.time() - self.session_ttl)
         now = time.monotonic()
         with self._sessions_lock:
             stale = [s for s in self._sessions.values() if now - s.last_used > self.session_ttl]
@@ -217,7 +244,8 @@ class MontyExecutor:
                 continue
             try:
                 if victim.live is not None:
-                    victim.dump = victim.live.dump()
+                    # With a store the saved state is current: nothing to keep here.
+                    victim.dump = None if victim.saved is not None else victim.live.dump()
                     self._release(victim)
                     excess -= 1
             except pm.MontyError:
@@ -266,6 +294,7 @@ class MontyExecutor:
         with session.lock:
             session.last_used = time.monotonic()
             try:
+                self._sync_with_store(session)
                 if session.live is None:
                     self._cool_down(keep=session)
                     session.live = self._checkout()
@@ -277,6 +306,9 @@ class MontyExecutor:
             except pm.MontyError as exc:
                 self._release(session)
                 session.imported.clear()
+                if session.saved is not None and self._store is not None:
+                    self._store.delete_session(session.id)  # unusable: start afresh
+                session.saved = None
                 return run.outcome(
                     error=ErrorInfo(
                         type="SandboxError",
@@ -287,11 +319,84 @@ class MontyExecutor:
             outcome = run.execute(session.live, imported=session.imported, stateful=True)
             if run.worker_lost:
                 # The worker died and took the session's state with it (the result says
-                # so); the next execution in this session starts empty.
+                # so); the next execution starts from the last saved state, or empty.
                 self._release(session)
                 session.imported.clear()
+                session.saved = None
+            elif self._store is not None:
+                outcome = self._save(session, outcome)
             session.last_used = time.monotonic()
         return outcome
+
+    def _sync_with_store(self, session: _Session) -> None:
+        """Make `session` hold the store's latest state for it (another process may have
+        saved it since, or this process may have never loaded it)."""
+        if self._store is None:
+            return
+        updated = self._store.session_updated(session.id)
+        if (
+            updated is not None
+            and updated == session.saved
+            and (session.live is not None or session.dump is not None)
+        ):
+            return
+        if updated is None and session.saved is None:
+            return  # a session nobody saved yet: keep what this process has
+        self._release(session)
+        session.dump = None
+        session.imported.clear()
+        session.saved = None
+        record = self._store.load_session(session.id) if updated is not None else None
+        if record is not None:
+            session.dump = record.state
+            session.imported.update(record.bound)
+            session.saved = record.updated
+
+    def _save(self, session: _Session, outcome: Outcome) -> Outcome:
+        """Save the session's state to the store before the result goes back."""
+        assert self._store is not None
+        assert session.live is not None
+        try:
+            state = session.live.dump()
+        except pm.MontyError as exc:
+            # Dumping runs in the worker under its memory limit; a failure ends it.
+            self._release(session)
+            session.imported.clear()
+            session.saved = None
+            megabytes = self.limits.memory // (1024 * 1024)
+            return _with_error(
+                outcome,
+                ErrorInfo(
+                    type="LimitExceeded",
+                    limit="memory",
+                    message=f"the session's variables could not be saved within the "
+                    f"sandbox's {megabytes} MB ({exc}); this execution's changes are lost "
+                    "and the session continues from its last save. Keep large values with "
+                    "artifacts.put, or compute inside functions so they are not kept",
+                ),
+            )
+        limit = self.limits.session_bytes
+        if len(state) > limit:
+            return _with_error(
+                outcome,
+                ErrorInfo(
+                    type="LimitExceeded",
+                    limit="session_bytes",
+                    message=f"the session's variables take {len(state):,} bytes, more than "
+                    f"the {limit:,} a session may keep; this execution's changes were not "
+                    "saved. Drop what you no longer need (x = None) or keep large values "
+                    "with artifacts.put",
+                ),
+            )
+        session.saved = self._store.save_session(session.id, state, frozenset(session.imported))
+        return outcome
+
+
+def _with_error(outcome: Outcome, error: ErrorInfo) -> Outcome:
+    """`outcome`, failed with `error` unless it already failed."""
+    if outcome.error is not None:
+        return outcome
+    return dataclasses.replace(outcome, ok=False, error=error)
 
 
 def _exit(live: pm.MontySession) -> None:

@@ -1,0 +1,346 @@
+"""The `library` global: functions an agent saves from a program and imports later.
+
+```python
+def parse_invoice(text: str) -> dict:
+    ...
+
+library.save(parse_invoice, description="Invoice text -> fields",
+             tests=["assert parse_invoice('INV-1 total 3')['total'] == 3"])
+# in any later program of the same project and agent:
+from library import parse_invoice
+```
+
+`save` finds the function's source in the program (or an earlier program of the
+session) and keeps it self-contained: the imports, constants and helper functions it
+uses come along. Its tests run in a fresh sandbox against exactly that source; a failing
+test refuses the save. Every save is a new version; `history`, `get` and `rollback`
+reach the older ones.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from codemode.analysis import Analysis
+from codemode.prelude.imports import LIBRARY_GET, LibraryImport, module_variable
+from codemode.results import ErrorInfo
+from codemode.state import DurableState
+from codemode.store import LibraryFunction
+
+__all__ = [
+    "LIBRARY_FUNCTIONS",
+    "LibraryFunctions",
+    "compose",
+    "function_name",
+    "missing_message",
+    "resolve",
+]
+
+LIBRARY_FUNCTIONS = ("save", "get", "list", "history", "rollback", "delete")
+"""The functions of the `library` global in programs."""
+
+MAX_TESTS = 50
+MAX_TEST_CHARS = 20_000
+MAX_DESCRIPTION_CHARS = 2_000
+MAX_SOURCE_CHARS = 200_000
+
+_FUNCTION_REPR = re.compile(r"<function '([A-Za-z_][A-Za-z0-9_]*)' at ")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+TestRunner = Callable[[str], ErrorInfo | None]
+"""Runs a program in a fresh sandbox; returns its error, or None when it passed."""
+
+
+def function_name(fn: Any) -> str:
+    """The name of the function a program passed (it arrives as its repr) or named."""
+    if isinstance(fn, str):
+        match = _FUNCTION_REPR.match(fn)
+        if match:
+            return match.group(1)
+        if _NAME.fullmatch(fn):
+            return fn
+        if fn.startswith("<function '<lambda>'"):
+            raise ValueError("library.save(): save a function defined with def, not a lambda")
+    raise TypeError("library.save(): pass a function defined in the program (or its name)")
+
+
+def compose(name: str, programs: Sequence[str]) -> tuple[str, str]:
+    """The self-contained source of top-level function `name` from the newest program
+    that defines it, with the imports, literal constants and functions or classes it
+    uses; and its `def` line. ValueError if no program defines it."""
+    for program in reversed(programs):
+        try:
+            tree = ast.parse(program)
+        except (SyntaxError, ValueError):
+            continue
+        definitions = _top_level(tree)
+        target = definitions.get(name)
+        if isinstance(target, ast.FunctionDef | ast.AsyncFunctionDef):
+            wanted = _closure(target, definitions)
+            statements = [node for node in tree.body if id(node) in wanted]
+            source = "\n\n".join(_source(program, node) for node in statements)
+            return source + "\n", _signature(target)
+    raise ValueError(
+        f"library.save(): no top-level function {name!r} in this program"
+        + (" or this session's earlier programs" if len(programs) > 1 else "")
+        + " (define it with def at the top level)"
+    )
+
+
+def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
+    """Top-level statements by the names they bind (the last binding wins)."""
+    found: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found[node.name] = node
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                found[(alias.asname or alias.name).partition(".")[0]] = node
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and _is_literal(node.value):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = node
+    return found
+
+
+def _is_literal(value: ast.expr | None) -> bool:
+    if value is None:
+        return False
+    try:
+        ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _closure(root: ast.stmt, definitions: dict[str, ast.stmt]) -> set[int]:
+    """ids of the statements `root` needs, itself included."""
+    wanted: set[int] = set()
+    queue = [root]
+    while queue:
+        node = queue.pop()
+        if id(node) in wanted:
+            continue
+        wanted.add(id(node))
+        for used in _names_read(node):
+            dependency = definitions.get(used)
+            if dependency is not None and id(dependency) not in wanted:
+                queue.append(dependency)
+    return wanted
+
+
+def _names_read(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _source(program: str, node: ast.stmt) -> str:
+    segment = ast.get_source_segment(program, node, padded=False)
+    if segment is None:  # pragma: no cover - every parsed statement has a position
+        segment = ast.unparse(node)
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        decorators = [
+            ast.get_source_segment(program, d) or ast.unparse(d) for d in node.decorator_list
+        ]
+        segment = "".join(f"@{d}\n" for d in decorators) + segment
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return ast.unparse(node)
+    return segment
+
+
+def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    header = copy.copy(node)
+    header.body = [ast.Pass()]
+    header.decorator_list = []
+    return ast.unparse(header).splitlines()[0].removesuffix(":")
+
+
+class LibraryFunctions:
+    """The host side of `library.*` for one execution."""
+
+    def __init__(self, state: DurableState, programs: Sequence[str], run_test: TestRunner) -> None:
+        self._state = state
+        self._programs = programs
+        self._run_test = run_test
+
+    def save(self, fn: Any, description: Any = None, tests: Any = None) -> dict[str, Any]:
+        """`library.save(fn, description=None, tests=None)`: the new version's summary."""
+        name = function_name(fn)
+        if description is not None and not isinstance(description, str):
+            raise TypeError("library.save(): description must be a string")
+        if description is not None and len(description) > MAX_DESCRIPTION_CHARS:
+            raise ValueError(
+                f"library.save(): description is longer than {MAX_DESCRIPTION_CHARS} characters"
+            )
+        checks = _tests(tests)
+        source, signature = compose(name, self._programs)
+        if len(source) > MAX_SOURCE_CHARS:
+            raise ValueError(
+                f"library.save(): {name} and its helpers exceed {MAX_SOURCE_CHARS:,} characters"
+            )
+        self._check(name, source, checks)
+        saved = self._state.store.save_function(
+            self._state.scope,
+            name,
+            source=source,
+            signature=signature,
+            description=description,
+            tests=checks,
+        )
+        return _summary(saved)
+
+    def _check(self, name: str, source: str, tests: tuple[str, ...]) -> None:
+        """Run each test against exactly the saved source; refuse the save on a failure."""
+        offset = source.count("\n") + 1
+        for number, test in enumerate(tests or ("pass",), start=1):
+            error = self._run_test(f"{source}\n{test}\n")
+            if error is None:
+                continue
+            where = ""
+            if error.line is not None:
+                where = (
+                    f" (line {error.line - offset} of the test)"
+                    if error.line > offset
+                    else f" (line {error.line} of {name}'s saved source)"
+                )
+            label = f"test {number}" if tests else f"{name}'s saved source"
+            raise ValueError(
+                f"library.save(): {label} failed{where}: {error.type}: {error.message}; "
+                f"{name} was not saved"
+            )
+
+    def get(self, name: Any, version: Any = None) -> dict[str, Any]:
+        """`library.get(name, version=None)`: source, signature, description, tests."""
+        found = self._function(name, "get", version)
+        return {**_summary(found), "source": found.source, "tests": list(found.tests)}
+
+    def history(self, name: Any) -> list[dict[str, Any]]:
+        """`library.history(name)`: every version, oldest first."""
+        self._function(name, "history")
+        return [_summary(f) for f in self._state.store.function_history(self._state.scope, name)]
+
+    def rollback(self, name: Any, version: Any) -> dict[str, Any]:
+        """`library.rollback(name, version)`: save that version's source again, as a new
+        version (history is never rewritten)."""
+        old = self._function(name, "rollback", version)
+        saved = self._state.store.save_function(
+            self._state.scope,
+            old.name,
+            source=old.source,
+            signature=old.signature,
+            description=old.description,
+            tests=old.tests,
+        )
+        return _summary(saved)
+
+    def delete(self, name: Any) -> int:
+        """`library.delete(name)`: remove every version; how many there were."""
+        if not isinstance(name, str):
+            raise TypeError("library.delete(): pass the function's name")
+        return self._state.store.delete_function(self._state.scope, name)
+
+    def list(self) -> builtins.list[dict[str, Any]]:
+        """`library.list()`: the latest version of each saved function."""
+        return [_summary(f) for f in self._state.store.list_functions(self._state.scope)]
+
+    def _function(self, name: Any, function: str, version: Any = None) -> LibraryFunction:
+        if not isinstance(name, str):
+            raise TypeError(f"library.{function}(): pass the function's name (a string)")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise TypeError(f"library.{function}(): version must be an integer")
+        found = self._state.store.get_function(self._state.scope, name, version)
+        if found is None:
+            raise ValueError(missing_message(self._state, name, version))
+        return found
+
+
+def missing_message(state: DurableState, name: str, version: int | None = None) -> str:
+    """Why `name` (at `version`) cannot be had, listing what the library holds."""
+    if version is not None and state.store.get_function(state.scope, name) is not None:
+        versions = [f.version for f in state.store.function_history(state.scope, name)]
+        return f"the library has no version {version} of {name!r} (versions: {versions})"
+    saved = ", ".join(f.name for f in state.store.list_functions(state.scope)) or "none yet"
+    return f"the library has no function {name!r} (saved: {saved})"
+
+
+def _tests(tests: Any) -> tuple[str, ...]:
+    if tests is None:
+        return ()
+    if isinstance(tests, str):
+        tests = [tests]
+    if not isinstance(tests, list | tuple) or not all(isinstance(t, str) for t in tests):
+        raise TypeError("library.save(): tests must be a list of code strings (asserts)")
+    if len(tests) > MAX_TESTS or any(len(t) > MAX_TEST_CHARS for t in tests):
+        raise ValueError(
+            f"library.save(): at most {MAX_TESTS} tests of {MAX_TEST_CHARS:,} characters"
+        )
+    return tuple(tests)
+
+
+def _summary(function: LibraryFunction) -> dict[str, Any]:
+    return {
+        "name": function.name,
+        "version": function.version,
+        "signature": function.signature,
+        "description": function.description,
+        "created": function.created,
+    }
+
+
+def resolve(
+    analysis: Analysis, state: DurableState, analyze: Callable[[str], Analysis]
+) -> Analysis:
+    """`analysis` with the library functions it imports attached (dependencies first),
+    and what their sources need (namespaces, polyfills, prelude globals) merged in.
+    LookupError names a function the library does not have, or an import cycle."""
+    if not analysis.library:
+        return analysis
+    imports: list[LibraryImport] = []
+    namespaces, polyfills, prelude = (
+        set(analysis.namespaces),
+        set(analysis.polyfills),
+        set(analysis.prelude),
+    )
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in done:
+            return
+        if name in path:
+            raise LookupError(
+                "library functions import each other in a cycle: " + " -> ".join((*path, name))
+            )
+        found = state.store.get_function(state.scope, name)
+        if found is None:
+            raise LookupError(missing_message(state, name))
+        sub = analyze(found.source)
+        for dependency in sorted(sub.library):
+            visit(dependency, (*path, name))
+        source = sub.code or found.source
+        deps = set(sub.namespaces) | set(sub.prelude)
+        deps.update(module_variable(m) for m in sub.polyfills)
+        if "cm_package(" in source:
+            deps.add("cm_package")
+        if sub.library:
+            deps.add(LIBRARY_GET)
+        imports.append(LibraryImport(name=name, source=source, deps=tuple(sorted(deps))))
+        namespaces.update(sub.namespaces)
+        polyfills.update(sub.polyfills)
+        prelude.update(sub.prelude)
+        done.add(name)
+
+    for name in sorted(analysis.library):
+        visit(name, ())
+    return dataclasses.replace(
+        analysis,
+        namespaces=frozenset(namespaces),
+        polyfills=frozenset(polyfills),
+        prelude=frozenset(prelude),
+        library_imports=tuple(imports),
+    )
