@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
+from postgres_server import ServerUnavailable, fresh_schema, postgres_server
 
 from codemode.artifacts import ArtifactPolicy, StoreArtifacts, describe
 from codemode.errors import ConfigError
@@ -20,13 +27,50 @@ from codemode.store import (
     open_store,
     sqlite_path,
 )
+from codemode.store import postgres as pg
 from codemode.store.memory import MemoryStore
+from codemode.store.postgres import PostgresStore
 from codemode.store.sqlite import MIGRATIONS, SQLiteStore
 
+REQUIRE_POSTGRES_ENV = "CODEMODE_REQUIRE_POSTGRES"
+"""Set to 1 (as CI does) to fail, not skip, when no PostgreSQL server can be provided."""
 
-@pytest.fixture(params=["memory", "sqlite"])
+
+@pytest.fixture(scope="session")
+def postgres_server_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database on a private PostgreSQL server, started once for the session."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+
+    def log(message: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(f"\n{message}", file=sys.stderr, flush=True)
+
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres_server(log))
+        except ServerUnavailable as exc:
+            if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
+                pytest.fail(f"no PostgreSQL server (${REQUIRE_POSTGRES_ENV}=1): {exc}")
+            pytest.skip(f"no PostgreSQL server: {exc}")
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """The server's URL with an empty schema of its own for one test."""
+    with fresh_schema(postgres_server_url) as url:
+        yield url
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    instance: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+    instance: Store
+    if request.param == "memory":
+        instance = MemoryStore()
+    elif request.param == "sqlite":
+        instance = SQLiteStore(tmp_path / "s.db")
+    else:
+        instance = PostgresStore(request.getfixturevalue("postgres_url"))
     yield instance
     instance.close()
 
@@ -39,10 +83,12 @@ def test_sessions_round_trip(store: Store) -> None:
     assert record is not None
     assert (record.state, record.bound) == (b"\x00state", frozenset({"ns", "cm_poly_io"}))
     assert record.updated <= time.time()
-    store.save_session("a", b"newer", frozenset({"x"}))
+    assert record.programs == ()
+    store.save_session("a", b"newer", frozenset({"x"}), ("x = 1", "def f():\n    pass"))
     again = store.load_session("a")
     assert again is not None
     assert (again.state, again.bound) == (b"newer", frozenset({"x"}))
+    assert again.programs == ("x = 1", "def f():\n    pass")
     assert store.sessions() == ["a", "b"]
     assert store.delete_session("b")
     assert not store.delete_session("b")
@@ -243,28 +289,217 @@ def test_sqlite_migrates_an_older_schema_forward(tmp_path: Path) -> None:
         store.close()
 
 
-def test_sqlite_is_shared_by_processes_and_survives_kill_9(tmp_path: Path) -> None:
-    path = tmp_path / "shared.db"
-    script = tmp_path / "writer.py"
-    script.write_text(
-        "import os, sys\n"
-        "from codemode.store.sqlite import SQLiteStore\n"
-        "store = SQLiteStore(sys.argv[1])\n"
-        "for i in range(200):\n"
-        "    store.save_session(f's{i}', bytes([i % 256]) * 100, frozenset({'ns'}))\n"
-        "    print(i, flush=True)\n"
-        "os.kill(os.getpid(), 9)\n"
+def _together(workers: int, work: Callable[[int], None]) -> None:
+    """Run `work(0)` ... `work(workers - 1)` in threads started at the same moment."""
+    barrier = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            work(index)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    if errors:
+        raise errors[0]
+
+
+def test_concurrent_saves_never_share_a_version(store: Store) -> None:
+    def save(writer: int) -> None:
+        for i in range(50):
+            store.save_function(
+                "p", "f", source=f"# {writer} {i}", signature="def f()", description=None, tests=()
+            )
+
+    _together(2, save)
+    assert [f.version for f in store.function_history("p", "f")] == list(range(1, 101))
+
+
+def test_concurrent_writers_never_exceed_the_quota(store: Store) -> None:
+    by_files = Quota(max_files=25, max_bytes=10**6)
+    by_bytes = Quota(max_files=1000, max_bytes=500)
+
+    def write(writer: int) -> None:
+        for i in range(40):
+            with contextlib.suppress(QuotaExceeded):
+                store.write_file("files", f"{writer}-{i}", b"x" * 10, quota=by_files)
+            with contextlib.suppress(QuotaExceeded):
+                store.write_file("bytes", f"{writer}-{i}", b"x" * 30, quota=by_bytes)
+
+    _together(2, write)
+    assert len(store.list_files("files")) == 25
+    assert sum(f.size for f in store.list_files("bytes")) == 480
+
+
+_WRITER = """
+import sys
+from codemode.store import open_store
+
+store = open_store(sys.argv[1])
+for i in range(1000):
+    if i % 3 == 0:
+        (record,) = store.add_memories("p", [(f"memory number {i}", ("t",))])
+        print("m", i, record.id, flush=True)
+    elif i % 3 == 1:
+        store.write_file("w", f"f{i}", bytes([i % 256]) * (i % 50 + 1))
+        print("f", i, flush=True)
+    else:
+        saved = store.save_function(
+            "s", f"fn{i % 7}", source=f"# {i}", signature="def f()", description=None, tests=()
+        )
+        print("l", i, saved.name, saved.version, flush=True)
+print("done", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_acknowledged_writes_survive_kill_9(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A writer killed with SIGKILL partway loses nothing it had reported as written, and
+    several processes share the store meanwhile (the test reads what another wrote)."""
+    url = (
+        f"sqlite:///{tmp_path / 'shared.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_url")
     )
-    process = subprocess.run(
-        [sys.executable, str(script), str(path)], capture_output=True, text=True, timeout=60
-    )
-    assert process.returncode == -9
-    acknowledged = [int(line) for line in process.stdout.split()]
-    store = SQLiteStore(path)
+    acknowledged = _kill_writer_after(url, 500, tmp_path / "writer.err")
+    assert len(acknowledged) >= 500
+    store = open_store(url)
     try:
-        for i in acknowledged:
-            record = store.load_session(f"s{i}")
-            assert record is not None
-            assert record.state == bytes([i % 256]) * 100
+        memories = {r.id for r in store.list_memories("p")}
+        for line in acknowledged:
+            i = int(line[1])
+            if line[0] == "m":
+                assert line[2] in memories
+            elif line[0] == "f":
+                assert store.read_file("w", f"f{i}") == bytes([i % 256]) * (i % 50 + 1)
+            else:
+                saved = store.get_function("s", line[2], int(line[3]))
+                assert saved is not None
+                assert saved.source == f"# {i}"
     finally:
         store.close()
+
+
+def _kill_writer_after(url: str, lines: int, errors: Path) -> list[list[str]]:
+    """Start the writer on `url`, SIGKILL it once it has acknowledged `lines` writes; the
+    acknowledgements it printed (complete lines only)."""
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _WRITER, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    assert process.stdout is not None
+    seen: list[str] = []
+    try:
+        for line in process.stdout:
+            seen.append(line)
+            if len(seen) == lines:
+                os.kill(process.pid, signal.SIGKILL)
+                break
+        seen.extend(process.stdout.read().splitlines(keepends=True))
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        assert process.stdin is not None
+        process.stdin.close()
+    assert process.returncode == -signal.SIGKILL, errors.read_text()
+    return [line.split() for line in seen if line.endswith("\n") and line != "done\n"]
+
+
+def _postgres_version(url: str) -> int:
+    with psycopg.connect(url) as db:
+        row = db.execute("SELECT version FROM codemode_schema").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_open_store_routes_postgresql_urls(postgres_url: str) -> None:
+    for url in (postgres_url, postgres_url.replace("postgresql://", "postgres://", 1)):
+        opened = open_store(url)
+        try:
+            assert isinstance(opened, PostgresStore)
+        finally:
+            opened.close()
+    parts = urlsplit(postgres_url)
+    if parts.password is None:  # a trust-authenticated server ignores the password
+        netloc = parts.netloc.replace("@", ":sekrit@", 1)
+        with_password = parts._replace(netloc=netloc).geturl()
+    else:
+        with_password = postgres_url
+    opened = open_store(with_password)
+    opened.close()
+    opened.close()  # idempotent
+    assert opened.url == mask_password(with_password)
+    assert ":***@" in opened.url
+
+
+def test_postgres_connection_errors_name_the_server_not_the_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        open_store("postgresql://u:hunter2@127.0.0.1:1/db?connect_timeout=5")
+    message = str(caught.value)
+    assert "postgresql://u:***@127.0.0.1:1/db" in message
+    assert "hunter2" not in message
+    with pytest.raises(ConfigError) as caught:
+        open_store("postgresql://u@127.0.0.1:1/db?password=hunter2&connect_timeout=5")
+    assert "password=***" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+    with pytest.raises(ConfigError, match="cannot open the store"):
+        PostgresStore("postgresql://nobody@127.0.0.1:1/db")
+
+
+def test_postgres_schema_is_versioned_from_an_empty_database(postgres_url: str) -> None:
+    PostgresStore(postgres_url).close()
+    assert _postgres_version(postgres_url) == len(pg.MIGRATIONS)
+    with psycopg.connect(postgres_url) as db:
+        db.execute("UPDATE codemode_schema SET version = %s", (len(pg.MIGRATIONS) + 1,))
+    with pytest.raises(ConfigError, match="newer than this"):
+        PostgresStore(postgres_url)
+
+
+def test_postgres_migrates_an_older_schema_forward(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url) as db:
+        db.execute(pg.MIGRATIONS[0])
+        db.execute("CREATE TABLE codemode_schema (version integer)")
+        db.execute("INSERT INTO codemode_schema VALUES (1)")
+        db.execute("INSERT INTO sessions VALUES ('kept', '\\x00', '[]', 1.0)")
+    store = PostgresStore(postgres_url)
+    try:
+        assert _postgres_version(postgres_url) == len(pg.MIGRATIONS)
+        assert store.load_session("kept") is not None
+        store.add_memories("p", [("migrated fine", ())])
+        assert store.recall("p", "migrated")[0].text == "migrated fine"
+    finally:
+        store.close()
+
+
+def test_postgres_stores_opened_at_once_migrate_once(postgres_url: str) -> None:
+    opened: list[PostgresStore] = []
+    lock = threading.Lock()
+
+    def open_one(_: int) -> None:
+        store = PostgresStore(postgres_url, max_size=2)
+        with lock:
+            opened.append(store)
+
+    try:
+        _together(4, open_one)
+    finally:
+        for store in opened:
+            store.close()
+    assert len(opened) == 4
+    assert _postgres_version(postgres_url) == len(pg.MIGRATIONS)

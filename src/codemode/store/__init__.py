@@ -3,7 +3,8 @@
 * `MemoryStore` — in this process only (tests, throwaway runs);
 * `SQLiteStore` — the embedded default: one file (WAL), in the user's data dir unless
   `[store] url` or `CodeMode(store=...)` names another;
-* a PostgreSQL store, for several machines sharing state, comes next.
+* `PostgresStore` — a PostgreSQL database, for several machines sharing state (needs the
+  `codemode[postgres]` extra: psycopg and its connection pool).
 
 What lives in a store: sessions (a sandbox's state, so a session can survive a restart
 and move between processes) and artifacts; the workspace, library, memory and audit
@@ -15,6 +16,7 @@ forward when opened.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -55,7 +57,13 @@ class Store(Protocol):
 
     # -- sessions -----------------------------------------------------------------------
 
-    def save_session(self, session_id: str, state: bytes, bound: frozenset[str]) -> float:
+    def save_session(
+        self,
+        session_id: str,
+        state: bytes,
+        bound: frozenset[str],
+        programs: Sequence[str] = (),
+    ) -> float:
         """Create or replace a session's state; returns the save's `updated` time."""
         ...
 
@@ -227,9 +235,14 @@ def open_store(url: str | None) -> Store:
 
         return SQLiteStore(sqlite_path(url))
     if scheme in ("postgresql", "postgres"):
-        raise ConfigError(
-            "PostgreSQL stores are not implemented yet; use sqlite:////absolute/path.db"
-        )
+        try:
+            from codemode.store.postgres import PostgresStore
+        except ImportError as exc:
+            raise ConfigError(
+                f"a PostgreSQL store needs psycopg ({exc}); install codemode[postgres], "
+                "e.g. pip install 'codemode[postgres]'"
+            ) from None
+        return PostgresStore(url)
     raise ConfigError(
         f"unsupported store URL {mask_password(url)!r}; use memory://, "
         "sqlite:////absolute/path.db or postgresql://user@host:port/db"
@@ -246,9 +259,13 @@ def sqlite_path(url: str) -> Path:
 
 
 def mask_password(url: str) -> str:
-    """`url` with the password (if any) replaced by `***`."""
+    """`url` with the password (if any: in the user info, or a libpq-style `password=`
+    query parameter) replaced by `***`."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    return parts._replace(netloc=netloc, query=query).geturl()

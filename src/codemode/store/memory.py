@@ -44,8 +44,19 @@ class MemoryStore(MemoryArtifactTable):
 
     # -- sessions -----------------------------------------------------------------------
 
-    def save_session(self, session_id: str, state: bytes, bound: frozenset[str]) -> float:
-        record = SessionRecord(state=bytes(state), bound=frozenset(bound), updated=time.time())
+    def save_session(
+        self,
+        session_id: str,
+        state: bytes,
+        bound: frozenset[str],
+        programs: Sequence[str] = (),
+    ) -> float:
+        record = SessionRecord(
+            state=bytes(state),
+            bound=frozenset(bound),
+            updated=time.time(),
+            programs=tuple(programs),
+        )
         with self._lock:
             self._sessions.pop(session_id, None)
             self._sessions[session_id] = record

@@ -34,6 +34,9 @@ class SessionRecord:
     """Globals codemode bound in it (namespaces, polyfills), so they are not rebuilt."""
     updated: float
     """Unix time of the save."""
+    programs: tuple[str, ...] = ()
+    """The session's latest programs, oldest first (where `library.save` finds the
+    definitions of functions the session holds)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -85,6 +85,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX memories_profile ON memories (profile, created);
     CREATE VIRTUAL TABLE memories_fts USING fts5 (terms, tokenize = 'unicode61');
     """,
+    # 3: the programs of a session (where library.save finds its definitions)
+    """
+    ALTER TABLE sessions ADD COLUMN programs TEXT NOT NULL DEFAULT '[]';
+    """,
 )
 """Schema changes, in order; version N is the first N applied."""
 
@@ -170,14 +174,22 @@ class SQLiteStore:
 
     # -- sessions -----------------------------------------------------------------------
 
-    def save_session(self, session_id: str, state: bytes, bound: frozenset[str]) -> float:
+    def save_session(
+        self,
+        session_id: str,
+        state: bytes,
+        bound: frozenset[str],
+        programs: Sequence[str] = (),
+    ) -> float:
         updated = time.time()
         with self._write() as db:
             db.execute(
-                "INSERT INTO sessions (id, state, bound, updated) VALUES (?, ?, ?, ?) "
+                "INSERT INTO sessions (id, state, bound, updated, programs) "
+                "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
-                "bound = excluded.bound, updated = excluded.updated",
-                (session_id, state, json.dumps(sorted(bound)), updated),
+                "bound = excluded.bound, updated = excluded.updated, "
+                "programs = excluded.programs",
+                (session_id, state, json.dumps(sorted(bound)), updated, json.dumps(list(programs))),
             )
         return updated
 
@@ -188,13 +200,19 @@ class SQLiteStore:
     def load_session(self, session_id: str) -> SessionRecord | None:
         row = (
             self._connect()
-            .execute("SELECT state, bound, updated FROM sessions WHERE id = ?", (session_id,))
+            .execute(
+                "SELECT state, bound, updated, programs FROM sessions WHERE id = ?",
+                (session_id,),
+            )
             .fetchone()
         )
         if row is None:
             return None
         return SessionRecord(
-            state=bytes(row[0]), bound=frozenset(json.loads(row[1])), updated=row[2]
+            state=bytes(row[0]),
+            bound=frozenset(json.loads(row[1])),
+            updated=row[2],
+            programs=tuple(json.loads(row[3])),
         )
 
     def delete_session(self, session_id: str) -> bool:
