@@ -14,7 +14,6 @@ import pytest
 
 from codemode import CodeMode, Limits
 
-
 _HOME: str | None = None
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from codemode.cli import main
+from codemode.store.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = str(ROOT / "examples" / "codemode.toml")
@@ -101,7 +102,43 @@ def test_session_persists_across_invocations(
     assert main(["exec", "--config", EXAMPLE, "--session", "s/1", "twice(n)"]) == 0
     assert capsys.readouterr().out == "10\n"
     assert main(["exec", "--config", EXAMPLE, "--session", "other", "n"]) == 1
-    assert len(list((tmp_path / "home" / "sessions").iterdir())) == 2
+    store = SQLiteStore(tmp_path / "home" / "codemode.db")
+    try:
+        assert sorted(store.sessions()) == ["other", "s/1"]
+    finally:
+        store.close()
+
+
+def test_workspace_and_library_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    program = (
+        "import os\nos.makedirs('/workspace/notes', exist_ok=True)\n"
+        "open('/workspace/notes/a.txt', 'w').write('hello')\n"
+        "def tw(x: int) -> int:\n    return 2 * x\n"
+        "library.save(tw, description='twice', tests=['assert tw(2) == 4'])\n"
+        "library.save(tw)\n"
+    )
+    assert main(["exec", program]) == 0
+    capsys.readouterr()
+    assert main(["workspace", "ls"]) == 0
+    listed = capsys.readouterr()
+    assert "/workspace/notes/a.txt" in listed.out
+    assert "1 file, 5 bytes" in listed.err
+    assert main(["workspace", "cat", "/workspace/notes/a.txt"]) == 0
+    assert capsys.readouterr().out == "hello"
+    assert main(["library", "ls"]) == 0
+    assert capsys.readouterr().out == "tw(x: int) -> int  [v2]\n"
+    assert main(["library", "show", "tw", "--version", "1"]) == 0
+    shown = capsys.readouterr()
+    assert "def tw(x: int) -> int:" in shown.out
+    assert "# assert tw(2) == 4" in shown.out
+    assert "version 1 of 2" in shown.err
+    assert main(["library", "show", "nope"]) == 1
+    assert "no function 'nope' (saved: tw)" in capsys.readouterr().err
+    assert main(["library", "rm", "tw"]) == 0
+    assert main(["workspace", "rm", "notes/a.txt"]) == 0
+    assert main(["workspace", "cat", "notes/a.txt"]) == 1
+    assert main(["library", "ls"]) == 0
+    assert capsys.readouterr().out == ""
 
 
 def test_doctor_reports_each_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from codemode import ConfigError
-from codemode.artifacts import FileArtifacts, MemoryArtifacts
+from codemode.artifacts import FileArtifacts, StoreArtifacts
 from codemode.config import load_config
+from codemode.store.sqlite import SQLiteStore
 
 TOOLS = '''
 def double(x: int) -> int:
@@ -69,6 +70,11 @@ def test_functions_from_a_module_with_a_selection(tmp_path: Path) -> None:
         ("[artifacts]\nttl = 0\n", "ttl"),
         ("[artifacts]\ndirectory = 'x'\n", "directory"),
         ("[artifacts]\ndir = 3\n", "dir"),
+        ("[store]\nurl = 'mysql://x/y'\n", "unsupported store URL"),
+        ("[store]\nproject = 'a/b'\n", "project must be"),
+        ("[store]\nworkspace_max_files = 0\n", "positive"),
+        ("[store]\ndatabase = 'x'\n", "unknown key 'database'"),
+        ("[store]\nurl = '${CODEMODE_UNSET_VARIABLE}'\n", "CODEMODE_UNSET_VARIABLE"),
         ("[functions.search]\nmodule = 'codemode.examples.ops'\n", "rename"),
         ("this is not toml", "invalid TOML"),
     ],
@@ -88,8 +94,31 @@ def test_artifacts_table(tmp_path: Path) -> None:
         assert cm.artifacts.policy.ttl == 60
         handle = cm.execute("artifacts.put('kept')").result
     assert (tmp_path / "store" / f"{handle}.json").read_text() == '"kept"'
-    with load_config(write(tmp_path, "")).build() as cm:
-        assert isinstance(cm.artifacts, MemoryArtifacts)
+    with load_config(write(tmp_path, "[artifacts]\nttl = 60\n")).build() as cm:
+        assert isinstance(cm.artifacts, StoreArtifacts)  # in the store, under the policy
+        assert cm.artifacts.policy.ttl == 60
+
+
+def test_store_table(tmp_path: Path) -> None:
+    db = tmp_path / "state" / "c.db"
+    text = (
+        f"[store]\nurl = 'sqlite:///{db}'\nproject = 'web'\nagent = 'triage'\n"
+        "memory_profile = 'team'\nworkspace = 'shared'\nworkspace_max_files = 1\n"
+    )
+    config = load_config(write(tmp_path, text))
+    with config.build() as cm:
+        assert cm.state.scope == "web/triage"
+        assert (cm.state.profile, cm.state.workspace_id) == ("team", "shared")
+        assert cm.execute("memory.remember('kept')\nopen('a', 'w').write('1')").ok
+        full = cm.execute("open('b', 'w').write('2')")
+        assert full.error is not None
+        assert "quota" in full.error.message
+    store = SQLiteStore(db)
+    try:
+        assert [m.text for m in store.list_memories("team")] == ["kept"]
+        assert store.read_file("shared", "a") == b"1"
+    finally:
+        store.close()
 
 
 def test_missing_file(tmp_path: Path) -> None:

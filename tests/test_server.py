@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -297,6 +298,7 @@ def test_serve_over_stdio() -> None:
         command=sys.executable,
         args=["-m", "codemode.cli", "serve", "--config", EXAMPLE],
         cwd=str(ROOT),
+        env=dict(os.environ),  # this test's CODEMODE_HOME, not the user's data dir
     )
 
     async def session(errlog: TextIO) -> tuple[list[str], Any, float]:
@@ -452,3 +454,50 @@ async def test_program_artifacts_are_listed_to_their_session(server: Server[Any]
     ]
     assert resources[0].size == len('{"k": [1, 2]}')
     assert json.loads(read.contents[0].text) == {"k": [1, 2]}  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_library_and_workspace_are_resources() -> None:
+    with CodeMode(store="memory://") as cm:
+        server = build_server(cm)
+        program = (
+            "open('notes.txt', 'w').write('hello')\n"
+            "open('blob.bin', 'wb').write(b'\\x00\\xff')\n"
+            "def twice(x: int) -> int:\n    return 2 * x\n"
+            "library.save(twice, description='Doubles')\n"
+        )
+        with anyio.fail_after(15):
+            async with Client(server) as client:
+                saved = await client.call_tool("execute", {"code": program})
+                listed = await client.list_resources()
+                templates = await client.list_resource_templates()
+                source = await client.read_resource("codemode://library/twice")
+                notes = await client.read_resource("codemode://workspace/notes.txt")
+                blob = await client.read_resource("codemode://workspace/blob.bin")
+                with pytest.raises(MCPError, match="no library function"):
+                    await client.read_resource("codemode://library/missing")
+                with pytest.raises(MCPError, match="no workspace file"):
+                    await client.read_resource("codemode://workspace/missing.txt")
+    assert saved.structured_content["ok"]
+    uris = {str(r.uri) for r in listed.resources}
+    assert {"codemode://library/twice", "codemode://workspace/notes.txt"} <= uris
+    assert {t.uri_template for t in templates.resource_templates} >= {
+        "codemode://library/{name}",
+        "codemode://workspace/{path}",
+    }
+    assert "def twice(x: int) -> int:" in source.contents[0].text  # type: ignore[union-attr]
+    assert notes.contents[0].text == "hello"  # type: ignore[union-attr]
+    assert blob.contents[0].blob == "AP8="  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_a_named_session_outlives_its_connections() -> None:
+    with CodeMode(store="memory://") as cm:
+        server = build_server(cm, session="agent-1")
+        with anyio.fail_after(15):
+            async with Client(server) as client:
+                await client.call_tool("execute", {"code": "x = 41"})
+            async with Client(server) as again:
+                result = await again.call_tool("execute", {"code": "x + 1"})
+        assert result.structured_content["result"] == 42
+        assert "agent-1" in cm.sessions()

@@ -4,15 +4,20 @@
 codemode exec   [--config FILE] [--session ID] [--json] CODE|FILE|-
 codemode search [--config FILE] [--json] [--limit N] QUERY
 codemode stubs  [--config FILE] [NAMESPACE]
-codemode serve  [--config FILE] [--http HOST:PORT]
+codemode serve  [--config FILE] [--http HOST:PORT] [--session ID]
+codemode workspace ls [PREFIX] | cat PATH | rm PATH
+codemode library   ls | show NAME [--version N] | rm NAME
 codemode doctor [--config FILE]
 codemode demo
 ```
 
-Without `--config`, `./codemode.toml` is used when it exists. With `--session`, the
-session's state is kept between invocations in the data directory (`$CODEMODE_HOME`,
-default `~/.local/share/codemode`). Exit status: 0 when the program ran, 1 when it
-failed, 2 for a usage or configuration error.
+Without `--config`, `./codemode.toml` is used when it exists. State lives in the store
+(`[store] url`; default a SQLite file in `$CODEMODE_HOME`, else
+`~/.local/share/codemode`): with `--session`, a session's variables are kept there
+between invocations, and `serve --session` continues the same session across
+reconnections and restarts. `workspace` and `library` show and remove what programs
+saved (for the configured project and agent). Exit status: 0 when the program ran (or
+the command succeeded), 1 when it failed, 2 for a usage or configuration error.
 
 `serve` runs an MCP server with two tools, `search` and `execute`, over stdio (or
 streamable HTTP with `--http`) until the client disconnects; it logs to stderr only.
@@ -24,20 +29,17 @@ shows code mode end to end on bundled example tools.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import hashlib
 import json
-import os
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from codemode.config import Config, data_dir, load_config
+from codemode.config import Config, load_config
 from codemode.core import CodeMode
 from codemode.errors import ConfigError, SourceError
+from codemode.library import missing_message
 from codemode.results import ExecutionResult
 
 __all__ = ["main"]
@@ -87,6 +89,29 @@ def _parser() -> argparse.ArgumentParser:
         type=_host_port,
         help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio",
     )
+    mcp.add_argument(
+        "--session",
+        metavar="ID",
+        help="run every execute in this session, kept across reconnections and restarts "
+        "(default: a fresh session per connection)",
+    )
+
+    files = commands.add_parser("workspace", help="list, print or remove /workspace files")
+    with_config(files)
+    file_actions = files.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = file_actions.add_parser("ls", help="list files (under PREFIX)")
+    listing.add_argument("prefix", nargs="?", default="", help="a folder or path prefix")
+    file_actions.add_parser("cat", help="print a file").add_argument("path")
+    file_actions.add_parser("rm", help="remove a file").add_argument("path")
+
+    library = commands.add_parser("library", help="list, show or remove saved functions")
+    with_config(library)
+    library_actions = library.add_subparsers(dest="action", required=True, metavar="ACTION")
+    library_actions.add_parser("ls", help="list saved functions (latest versions)")
+    show = library_actions.add_parser("show", help="print a function's source and history")
+    show.add_argument("name")
+    show.add_argument("--version", type=int, metavar="N", help="this version (default: latest)")
+    library_actions.add_parser("rm", help="remove every version of a function").add_argument("name")
 
     doctor = commands.add_parser("doctor", help="start every source and report its state")
     with_config(doctor)
@@ -110,9 +135,6 @@ def _config(path: str | None) -> Config:
         config = load_config(DEFAULT_CONFIG)
     else:
         config = Config()
-    if config.artifacts_dir is None:
-        # Artifacts outlive one `codemode exec` and one server process.
-        config = dataclasses.replace(config, artifacts_dir=data_dir() / "artifacts")
     return config
 
 
@@ -141,6 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with cm:
         if args.command == "doctor":
             return _doctor(cm)
+        if args.command == "workspace":
+            return _workspace(cm, args)
+        if args.command == "library":
+            return _library(cm, args)
         if config.servers:
             _start(cm)
         if args.command == "exec":
@@ -158,37 +184,12 @@ def _exec(cm: CodeMode, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"codemode: cannot read program: {exc}", file=sys.stderr)
         return 2
-    state_file = _session_file(args.session) if args.session else None
-    if state_file is not None and state_file.is_file():
-        cm.load_session(args.session, state_file.read_bytes())
-    result = cm.execute(code, session=args.session)
-    if state_file is not None:
-        _save_session(cm, args.session, state_file)
+    result = cm.execute(code, session=args.session)  # a session is saved in the store
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
         _print_result(result)
     return 0 if result.ok else 1
-
-
-def _session_file(session: str) -> Path:
-    # Session ids are free text; hash them into a safe file name.
-    digest = hashlib.sha256(session.encode()).hexdigest()[:32]
-    return data_dir() / "sessions" / f"{digest}.state"
-
-
-def _save_session(cm: CodeMode, session: str, path: Path) -> None:
-    """Keep a CLI session's state between invocations (written atomically)."""
-    state = cm.dump_session(session)
-    if state is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-            tmp.write(state)
-        os.replace(tmp.name, path)
-    except OSError as exc:
-        print(f"codemode: could not save session {session!r}: {exc}", file=sys.stderr)
 
 
 def _print_result(result: ExecutionResult) -> None:
@@ -260,12 +261,12 @@ def _serve(cm: CodeMode, args: argparse.Namespace) -> int:
     )
     try:
         if args.http is None:
-            serve(cm, "stdio")
+            serve(cm, "stdio", session=args.session)
         else:
             # uvicorn stops gracefully on SIGTERM, then re-raises it: leave through `with cm`
             # (stopping workers and upstream servers) rather than by the default action.
             signal.signal(signal.SIGTERM, _interrupt)
-            serve(cm, "http", host, port)
+            serve(cm, "http", host, port, session=args.session)
     except KeyboardInterrupt:
         pass
     return 0
@@ -306,6 +307,86 @@ def _doctor(cm: CodeMode) -> int:
         f"{elapsed:.1f} s; {failures} problem{'s' if failures != 1 else ''}"
     )
     return 1 if failures else 0
+
+
+def _workspace(cm: CodeMode, args: argparse.Namespace) -> int:
+    """`codemode workspace ls|cat|rm`: the files programs keep under /workspace."""
+    store, workspace = cm.store, cm.state.workspace_id
+    path = _workspace_path(str(getattr(args, "path", None) or getattr(args, "prefix", "")))
+    if args.action == "ls":
+        files = store.list_files(workspace, path)
+        for info in files:
+            stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.modified))
+            print(f"{info.size:>12,}  {stamp}  /workspace/{info.path}")
+        total = sum(f.size for f in files)
+        print(
+            f"{len(files)} file{'s' if len(files) != 1 else ''}, {total:,} bytes "
+            f"(workspace {workspace!r})",
+            file=sys.stderr,
+        )
+        return 0
+    if args.action == "cat":
+        data = store.read_file(workspace, path)
+        if data is None:
+            print(
+                f"codemode: no file /workspace/{path} in workspace {workspace!r}", file=sys.stderr
+            )
+            return 1
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    if not store.delete_file(workspace, path):
+        print(f"codemode: no file /workspace/{path} in workspace {workspace!r}", file=sys.stderr)
+        return 1
+    print(f"removed /workspace/{path}", file=sys.stderr)
+    return 0
+
+
+def _workspace_path(text: str) -> str:
+    """A path as the store keeps it: relative to /workspace, no leading slash."""
+    return text.removeprefix("/workspace").lstrip("/")
+
+
+def _library(cm: CodeMode, args: argparse.Namespace) -> int:
+    """`codemode library ls|show|rm`: the functions programs saved with library.save."""
+    store, scope = cm.store, cm.state.scope
+    if args.action == "ls":
+        functions = store.list_functions(scope)
+        for f in functions:
+            about = f"  # {f.description.splitlines()[0]}" if f.description else ""
+            print(f"{f.signature.removeprefix('def ')}  [v{f.version}]{about}")
+        print(
+            f"{len(functions)} function{'s' if len(functions) != 1 else ''} in {scope!r}",
+            file=sys.stderr,
+        )
+        return 0
+    if args.action == "show":
+        function = store.get_function(scope, args.name, args.version)
+        if function is None:
+            print(
+                f"codemode: {missing_message(cm.state, args.name, args.version)}", file=sys.stderr
+            )
+            return 1
+        history = store.function_history(scope, args.name)
+        print(function.source, end="" if function.source.endswith("\n") else "\n")
+        if function.tests:
+            print("\n# tests")
+            for test in function.tests:
+                print(f"# {test}".replace("\n", "\n# "))
+        versions = ", ".join(
+            f"v{f.version} {time.strftime('%Y-%m-%d %H:%M', time.localtime(f.created))}"
+            for f in history
+        )
+        print(
+            f"{args.name} version {function.version} of {len(history)}: {versions}", file=sys.stderr
+        )
+        return 0
+    removed = store.delete_function(scope, args.name)
+    if not removed:
+        print(f"codemode: {missing_message(cm.state, args.name)}", file=sys.stderr)
+        return 1
+    print(f"removed {args.name} ({removed} version{'s' if removed != 1 else ''})", file=sys.stderr)
+    return 0
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -29,10 +29,20 @@ timeout = 10
 [sandbox]
 type_check = false                  # also run the full type checker before each program
 max_workers = 4
-session_ttl = 3600
+session_ttl = 86400
+
+[store]                             # durable state: sessions, artifacts, workspace, library, memory
+url = "sqlite:////var/lib/codemode/codemode.db"   # default: <data dir>/codemode.db
+# url = "postgresql://codemode:${PGPASSWORD}@db.internal:5432/codemode"  # shared by machines
+project = "default"                 # library scope, default workspace and memory profile:
+agent = "default"                   #   project/agent
+memory_profile = "team-notes"       # share memories with other agents (default: project/agent)
+workspace = "shared"                # the /workspace programs see (default: project/agent)
+workspace_max_bytes = 104857600     # quota per workspace
+workspace_max_files = 10000
 
 [artifacts]                         # values too big to return, kept by id
-dir = "artifacts"                   # default (CLI): <data dir>/artifacts; relative to this file
+dir = "artifacts"                   # default: in the store; a folder, relative to this file
 ttl = 86400                         # seconds an artifact is kept
 max_bytes = 536870912               # total kept; the oldest are evicted beyond it
 max_artifact_bytes = 67108864       # the largest single artifact
@@ -55,16 +65,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from codemode.artifacts import ArtifactPolicy, FileArtifacts, MemoryArtifacts
+from codemode.artifacts import ArtifactPolicy, FileArtifacts
 from codemode.catalog import RESERVED_NAMES, check_namespace, to_identifier
 from codemode.core import CodeMode
 from codemode.errors import ConfigError
 from codemode.limits import Limits
 from codemode.sources.functions import load_module, public_functions
+from codemode.state import check_scope_part
+from codemode.store import Quota
 
 __all__ = ["Config", "FunctionsConfig", "ServerConfig", "data_dir", "load_config"]
 
-_TOP_LEVEL = {"artifacts", "functions", "limits", "openapi", "sandbox", "servers"}
+_TOP_LEVEL = {"artifacts", "functions", "limits", "openapi", "sandbox", "servers", "store"}
+_STORE_KEYS: dict[str, type] = {
+    "url": str,
+    "project": str,
+    "agent": str,
+    "memory_profile": str,
+    "workspace": str,
+    "workspace_max_bytes": int,
+    "workspace_max_files": int,
+}
 _FUNCTIONS_KEYS = {"module", "path", "functions", "description"}
 _OPENAPI_KEYS = {"spec", "base_url", "headers", "auth", "allowed_hosts", "timeout", "max_retries"}
 _AUTH_KEYS: dict[str, tuple[set[str], set[str]]] = {  # type -> (required, optional)
@@ -170,17 +191,24 @@ class Config:
     limits: Limits = dataclasses.field(default_factory=Limits)
     type_check: bool = False
     max_workers: int | None = None
-    session_ttl: float = 3600.0
+    session_ttl: float = 86400.0
     artifacts_dir: Path | None = None
-    """Where artifacts are kept (None: in memory; the CLI defaults to the data dir)."""
+    """Where artifacts are kept (None: in the store)."""
     artifact_policy: ArtifactPolicy = dataclasses.field(default_factory=ArtifactPolicy)
+    store_url: str | None = None
+    """The `[store] url` (None: SQLite in the data dir)."""
+    project: str = "default"
+    agent: str = "default"
+    memory_profile: str | None = None
+    workspace: str | None = None
+    workspace_quota: Quota = dataclasses.field(default_factory=Quota)
 
     def build(self) -> CodeMode:
         """A `CodeMode` with every configured tool registered."""
         artifacts = (
             FileArtifacts(self.artifacts_dir, self.artifact_policy)
             if self.artifacts_dir is not None
-            else MemoryArtifacts(self.artifact_policy)
+            else self.artifact_policy
         )
         cm = CodeMode(
             limits=self.limits,
@@ -188,6 +216,12 @@ class Config:
             max_workers=self.max_workers,
             session_ttl=self.session_ttl,
             artifacts=artifacts,
+            store=self.store_url,
+            project=self.project,
+            agent=self.agent,
+            memory_profile=self.memory_profile,
+            workspace=self.workspace,
+            workspace_quota=self.workspace_quota,
         )
         base = self.path.parent if self.path else Path.cwd()
         try:
@@ -338,6 +372,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
             )
         if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise ConfigError(f"{where}: [sandbox] {key} has the wrong type: {value!r}")
+    store = _store(where, _table(where, "store", data.get("store", {})))
     artifacts_dir, policy = _artifacts(where, _table(where, "artifacts", data.get("artifacts", {})))
     if artifacts_dir is not None and not artifacts_dir.is_absolute():
         artifacts_dir = (path.parent if path else Path.cwd()) / artifacts_dir
@@ -349,10 +384,50 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
         limits=limits,
         type_check=sandbox.get("type_check", False),
         max_workers=sandbox.get("max_workers"),
-        session_ttl=float(sandbox.get("session_ttl", 3600.0)),
+        session_ttl=float(sandbox.get("session_ttl", 86400.0)),
         artifacts_dir=artifacts_dir,
         artifact_policy=policy,
+        **store,
     )
+
+
+def _store(where: str, table: dict[str, Any]) -> dict[str, Any]:
+    """The `[store]` table, as `Config` fields."""
+    label = f"{where}: [store]"
+    for key, value in table.items():
+        expected = _STORE_KEYS.get(key)
+        if expected is None:
+            raise ConfigError(
+                f"{label}: unknown key {key!r}; expected one of {', '.join(sorted(_STORE_KEYS))}"
+            )
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise ConfigError(f"{label} {key} must be a {expected.__name__}, got {value!r}")
+    fields: dict[str, Any] = {}
+    if "url" in table:
+        fields["store_url"] = _expand(f"{label} url", table["url"])
+    for key in ("project", "agent"):
+        if key in table:
+            fields[key] = _config_checked(label, check_scope_part, table[key], key)
+    for key in ("memory_profile", "workspace"):
+        if key in table:
+            if not table[key]:
+                raise ConfigError(f"{label} {key} must not be empty")
+            fields[key] = table[key]
+    quota = {
+        k.removeprefix("workspace_"): v for k, v in table.items() if k.startswith("workspace_")
+    }
+    if any(v <= 0 for v in quota.values()):
+        raise ConfigError(f"{label}: workspace quotas must be positive")
+    if quota:
+        fields["workspace_quota"] = Quota(**quota)
+    return fields
+
+
+def _config_checked(label: str, check: Any, value: Any, what: str) -> Any:
+    try:
+        return check(value, what)
+    except ConfigError as exc:
+        raise ConfigError(f"{label}: {exc}") from None
 
 
 def _artifacts(where: str, table: dict[str, Any]) -> tuple[Path | None, ArtifactPolicy]:

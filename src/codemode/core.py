@@ -12,7 +12,6 @@ result = cm.execute('weather.get_weather(city="Paris")["temp_c"]')
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import json
@@ -40,7 +39,7 @@ from codemode.sandbox.monty import MontyExecutor
 from codemode.search import SearchHit, SearchIndex
 from codemode.sources.functions import FunctionSource
 from codemode.state import DurableState, check_scope_part
-from codemode.store import Quota, Store, open_store
+from codemode.store import LibraryFunction, Quota, Store, open_store
 from codemode.typegen import namespace_stub, tool_signature
 
 if TYPE_CHECKING:
@@ -67,8 +66,8 @@ class CodeMode:
         max_workers: Sandbox worker processes (default: twice the CPU count, at least 4).
         session_ttl: Seconds an idle session is kept before it is forgotten.
         artifacts: Where values too big to return are kept: an `ArtifactStore`, a
-            directory path (`FileArtifacts`, shared by processes using it), or None for
-            the store.
+            directory path (`FileArtifacts`, shared by processes using it), or None (or an
+            `ArtifactPolicy` for other limits) for the store.
         store: Where durable state lives (sessions, artifacts, workspace files, the
             library, memory): a `Store`, a URL (`sqlite:////abs/path.db`,
             `postgresql://user@host:port/db`, `memory://`), or None for a SQLite file
@@ -91,7 +90,7 @@ class CodeMode:
         type_check: bool = False,
         max_workers: int | None = None,
         session_ttl: float = 24 * 3600.0,
-        artifacts: ArtifactStore | str | os.PathLike[str] | None = None,
+        artifacts: ArtifactStore | ArtifactPolicy | str | os.PathLike[str] | None = None,
         store: Store | str | None = None,
         project: str = "default",
         agent: str = "default",
@@ -131,9 +130,8 @@ class CodeMode:
         self._status: dict[str, str] = {}
         self._start_lock = threading.Lock()
         self._index: SearchIndex | None = None
-        self._index_version = -1
+        self._index_version: tuple[int, tuple[tuple[str, int], ...]] | None = None
         self._index_lock = threading.Lock()
-        self._programs: dict[str, collections.deque[str]] = {}
         self._closed = False
 
     # -- registration -------------------------------------------------------------------
@@ -344,16 +342,26 @@ class CodeMode:
         return "\n\n".join(parts)
 
     def search(self, query: str, limit: int = 8) -> list[SearchHit]:
-        """The tools that best match `query`, best first."""
+        """The tools (and saved library functions) that best match `query`, best first."""
         self._ensure_started()
         return self._search_index().search(query, limit)
 
     def _search_index(self) -> SearchIndex:
-        if self._index is None or self._index_version != self.catalog.version:
+        saved = self.store.list_functions(self.state.scope)
+        key = (self.catalog.version, tuple((f.name, f.version) for f in saved))
+        if self._index is None or self._index_version != key:
             with self._index_lock:
-                if self._index is None or self._index_version != self.catalog.version:
-                    self._index = SearchIndex(self.catalog.tools(), tool_signature)
-                    self._index_version = self.catalog.version
+                if self._index is None or self._index_version != key:
+                    functions = {f.name: f for f in saved}
+                    tools = [*self.catalog.tools(), *(_library_tool(f) for f in saved)]
+
+                    def signature(tool: Tool) -> str:
+                        if tool.namespace == LIBRARY_NAMESPACE and tool.name in functions:
+                            return functions[tool.name].signature
+                        return tool_signature(tool)
+
+                    self._index = SearchIndex(tools, signature)
+                    self._index_version = key
         return self._index
 
     def _unknown_namespace(self, namespace: str) -> str:
@@ -378,7 +386,6 @@ class CodeMode:
         outcome = self._executor.run(
             code, analysis, host, session_id=session, loop=self._async_loop(analysis)
         )
-        self._remember_program(session, code, outcome.ok)
         return self._result(outcome, started, host)
 
     async def aexecute(
@@ -417,11 +424,13 @@ class CodeMode:
         except BaseException:
             control.cancel()  # the caller went away (cancellation): stop the program too
             raise
-        self._remember_program(session, code, outcome.ok)
         return self._result(outcome, started, host)
 
     def _host(self, code: str, session: str | None) -> ExecutionHost:
-        programs = [*self._programs.get(session, ()), code] if session is not None else [code]
+        def programs() -> list[str]:
+            earlier = self._executor.programs(session) if session is not None else []
+            return [*earlier, code]
+
         return ExecutionHost(
             self._bridge,
             self.artifacts,
@@ -454,14 +463,6 @@ class CodeMode:
         host = self._host(code, None)
         outcome = self._executor.run(code, analysis, host, loop=self._async_loop(analysis))
         return outcome.error
-
-    def _remember_program(self, session: str | None, code: str, ok: bool) -> None:
-        """Keep a session's successful programs, so `library.save(f)` finds a function
-        defined in an earlier execution."""
-        if session is None or not ok:
-            return
-        programs = self._programs.setdefault(session, collections.deque(maxlen=50))
-        programs.append(code)
 
     def _async_loop(self, analysis: Analysis) -> asyncio.AbstractEventLoop | None:
         # Start the private loop only for programs that may call async tools.
@@ -530,7 +531,6 @@ class CodeMode:
 
     def end_session(self, session: str) -> bool:
         """Forget a session's state now (in the store too). Returns whether it existed."""
-        self._programs.pop(session, None)
         return self._executor.drop_session(session)
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -581,13 +581,28 @@ class CodeMode:
 
 
 def _artifact_store(
-    artifacts: ArtifactStore | str | os.PathLike[str] | None, store: Store
+    artifacts: ArtifactStore | ArtifactPolicy | str | os.PathLike[str] | None, store: Store
 ) -> ArtifactStore:
-    if artifacts is None:
-        return StoreArtifacts(store, ArtifactPolicy())
+    if artifacts is None or isinstance(artifacts, ArtifactPolicy):
+        return StoreArtifacts(store, artifacts or ArtifactPolicy())
     if isinstance(artifacts, str | os.PathLike):
         return FileArtifacts(artifacts, ArtifactPolicy())
     return artifacts
+
+
+LIBRARY_NAMESPACE = "library"
+
+
+def _library_tool(function: LibraryFunction) -> Tool:
+    """A saved function as search sees it (not callable as a tool: it is imported)."""
+    about = function.description or ""
+    return Tool(
+        namespace=LIBRARY_NAMESPACE,
+        name=function.name,
+        description=f"{about}\n\nSaved function (version {function.version}); use it with "
+        f"`from library import {function.name}`".strip(),
+        tags=("library",),
+    )
 
 
 def _import_line(code: str) -> int:

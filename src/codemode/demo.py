@@ -11,6 +11,7 @@ classic side is measured by making the same calls through the same tools.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import textwrap
@@ -93,6 +94,7 @@ async def run_demo(out: Callable[[str], None] = print) -> Measured:
         params = StdioServerParameters(
             command=sys.executable,
             args=["-m", "codemode.cli", "serve", "--config", str(config)],
+            env=dict(os.environ),  # the same data dir (CODEMODE_HOME) as this process
         )
         out(_heading("0. Start"))
         out(f"$ codemode serve --config {config.name}   (upstream MCP server `logs` + functions)")

@@ -71,42 +71,46 @@ def function_name(fn: Any) -> str:
 
 
 def compose(name: str, programs: Sequence[str]) -> tuple[str, str]:
-    """The self-contained source of top-level function `name` from the newest program
-    that defines it, with the imports, literal constants and functions or classes it
-    uses; and its `def` line. ValueError if no program defines it."""
-    for program in reversed(programs):
+    """The self-contained source of top-level function `name` (its newest definition in
+    `programs`, oldest program first), with the imports, literal constants and functions
+    or classes it uses, each as last defined by the time of that definition, wherever in
+    `programs` that was; and its `def` line. ValueError if no program defines it."""
+    definitions: dict[str, tuple[int, int, ast.stmt, str]] = {}
+    target: tuple[int, int, ast.stmt, str] | None = None
+    for index, program in enumerate(programs):
         try:
             tree = ast.parse(program)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError):
             continue
-        definitions = _top_level(tree)
-        target = definitions.get(name)
-        if isinstance(target, ast.FunctionDef | ast.AsyncFunctionDef):
-            wanted = _closure(target, definitions)
-            statements = [node for node in tree.body if id(node) in wanted]
-            source = "\n\n".join(_source(program, node) for node in statements)
-            return source + "\n", _signature(target)
-    raise ValueError(
-        f"library.save(): no top-level function {name!r} in this program"
-        + (" or this session's earlier programs" if len(programs) > 1 else "")
-        + " (define it with def at the top level)"
-    )
+        for position, (bound, node) in enumerate(_top_level(tree)):
+            definitions[bound] = (index, position, node, program)
+            if bound == name and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                target = definitions[bound]
+    if target is None:
+        raise ValueError(
+            f"library.save(): no top-level function {name!r} in this program"
+            + (" or this session's earlier programs" if len(programs) > 1 else "")
+            + " (define it with def at the top level)"
+        )
+    wanted = _closure(target, definitions)
+    ordered = sorted(wanted.values(), key=lambda entry: (entry[0], entry[1]))
+    source = "\n\n".join(_source(program, node) for _, _, node, program in ordered)
+    node = target[2]
+    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    return source + "\n", _signature(node)
 
 
-def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
-    """Top-level statements by the names they bind (the last binding wins)."""
-    found: dict[str, ast.stmt] = {}
+def _top_level(tree: ast.Module) -> list[tuple[str, ast.stmt]]:
+    """(name, statement) for each name a top-level statement binds, in order."""
+    found: list[tuple[str, ast.stmt]] = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            found[node.name] = node
+            found.append((node.name, node))
         elif isinstance(node, ast.Import | ast.ImportFrom):
-            for alias in node.names:
-                found[(alias.asname or alias.name).partition(".")[0]] = node
+            found.extend(((a.asname or a.name).partition(".")[0], node) for a in node.names)
         elif isinstance(node, ast.Assign | ast.AnnAssign) and _is_literal(node.value):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if isinstance(target, ast.Name):
-                    found[target.id] = node
+            found.extend((t.id, node) for t in targets if isinstance(t, ast.Name))
     return found
 
 
@@ -120,18 +124,22 @@ def _is_literal(value: ast.expr | None) -> bool:
     return True
 
 
-def _closure(root: ast.stmt, definitions: dict[str, ast.stmt]) -> set[int]:
-    """ids of the statements `root` needs, itself included."""
-    wanted: set[int] = set()
+_Definition = tuple[int, int, ast.stmt, str]
+"""(program index, position, statement, program text)."""
+
+
+def _closure(root: _Definition, definitions: dict[str, _Definition]) -> dict[int, _Definition]:
+    """The statements `root` needs, itself included, by statement identity."""
+    wanted: dict[int, _Definition] = {}
     queue = [root]
     while queue:
-        node = queue.pop()
-        if id(node) in wanted:
+        entry = queue.pop()
+        if id(entry[2]) in wanted:
             continue
-        wanted.add(id(node))
-        for used in _names_read(node):
+        wanted[id(entry[2])] = entry
+        for used in _names_read(entry[2]):
             dependency = definitions.get(used)
-            if dependency is not None and id(dependency) not in wanted:
+            if dependency is not None and id(dependency[2]) not in wanted:
                 queue.append(dependency)
     return wanted
 
@@ -164,7 +172,9 @@ def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
 class LibraryFunctions:
     """The host side of `library.*` for one execution."""
 
-    def __init__(self, state: DurableState, programs: Sequence[str], run_test: TestRunner) -> None:
+    def __init__(
+        self, state: DurableState, programs: Callable[[], Sequence[str]], run_test: TestRunner
+    ) -> None:
         self._state = state
         self._programs = programs
         self._run_test = run_test
@@ -179,11 +189,12 @@ class LibraryFunctions:
                 f"library.save(): description is longer than {MAX_DESCRIPTION_CHARS} characters"
             )
         checks = _tests(tests)
-        source, signature = compose(name, self._programs)
+        source, signature = compose(name, self._programs())
         if len(source) > MAX_SOURCE_CHARS:
             raise ValueError(
                 f"library.save(): {name} and its helpers exceed {MAX_SOURCE_CHARS:,} characters"
             )
+        self._refuse_cycle(name, source)
         self._check(name, source, checks)
         saved = self._state.store.save_function(
             self._state.scope,
@@ -194,6 +205,27 @@ class LibraryFunctions:
             tests=checks,
         )
         return _summary(saved)
+
+    def _refuse_cycle(self, name: str, source: str) -> None:
+        """Refuse a version of `name` that imports, directly or not, `name` itself."""
+        store, scope = self._state.store, self._state.scope
+        stack: list[tuple[str, tuple[str, ...]]] = [
+            (imported, (name, imported)) for imported in sorted(_library_imports(source))
+        ]
+        seen: set[str] = set()
+        while stack:
+            current, path = stack.pop()
+            if current == name:
+                raise ValueError(
+                    "library.save(): library functions would import each other in a cycle: "
+                    + " -> ".join(path)
+                )
+            if current in seen:
+                continue
+            seen.add(current)
+            found = store.get_function(scope, current)
+            if found is not None:
+                stack.extend((nxt, (*path, nxt)) for nxt in sorted(_library_imports(found.source)))
 
     def _check(self, name: str, source: str, tests: tuple[str, ...]) -> None:
         """Run each test against exactly the saved source; refuse the save on a failure."""
@@ -258,6 +290,20 @@ class LibraryFunctions:
         if found is None:
             raise ValueError(missing_message(self._state, name, version))
         return found
+
+
+def _library_imports(source: str) -> set[str]:
+    """Names `source` imports from the library."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    return {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "library" and not node.level
+        for alias in node.names
+    }
 
 
 def missing_message(state: DurableState, name: str, version: int | None = None) -> str:

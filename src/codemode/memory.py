@@ -87,6 +87,8 @@ class MemoryFunctions:
             raise TypeError("memory.list(): tag must be a string or None")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
             raise TypeError("memory.list(): limit must be an integer or None")
+        if limit is not None and limit < 1:
+            raise ValueError("memory.list(): limit must be at least 1 (or None for all)")
         records = self._state.store.list_memories(self._state.profile, tag, limit)
         return [_public(r) for r in records]
 

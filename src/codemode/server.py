@@ -16,7 +16,9 @@ This module is the only place that speaks MCP SDK types; the SDK is imported her
 
 from __future__ import annotations
 
+import base64
 import json
+import mimetypes
 import re
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -24,6 +26,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
+from urllib.parse import quote, unquote
 
 import anyio
 from mcp.server import Server, ServerRequestContext
@@ -32,6 +35,7 @@ from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
+    BlobResourceContents,
     CallToolRequestParams,
     CallToolResult,
     ListResourcesResult,
@@ -67,6 +71,11 @@ __all__ = [
 ]
 
 STUBS_URI = "codemode://stubs"
+LIBRARY_URI = "codemode://library"
+WORKSPACE_URI = "codemode://workspace"
+PYTHON_MIME = "text/x-python"
+_MAX_LISTED = 200
+"""Library functions and workspace files listed as resources (more are readable)."""
 STUB_MIME = "text/x-python"
 
 _MAX_NAMESPACE_LINES = 30
@@ -108,14 +117,22 @@ class _Connection:
 _Context = ServerRequestContext[_Connection, Any]
 
 
-def build_server(cm: CodeMode, *, name: str = "codemode") -> Server[_Connection]:
+def build_server(
+    cm: CodeMode, *, name: str = "codemode", session: str | None = None
+) -> Server[_Connection]:
     """An MCP server (the SDK's low-level `Server`) exposing `cm` as `search` and `execute`,
-    plus every namespace's stub as a resource.
+    plus every namespace's stub, the library's functions and the workspace's files as
+    resources.
+
+    With `session`, every connection and request uses that codemode session and it is
+    kept when they end: a client that reconnects (or a restarted server) continues it,
+    since its state is saved in the store. Without it, each connection gets a session
+    of its own, forgotten when it ends.
 
     Run it with `serve_stdio` / `serve_http`, or connect to it in-process with the SDK's
     `Client(server)`.
     """
-    handlers = _Handlers(cm)
+    handlers = _Handlers(cm, session)
     return Server(
         name,
         version=__version__,
@@ -129,19 +146,25 @@ def build_server(cm: CodeMode, *, name: str = "codemode") -> Server[_Connection]
     )
 
 
-async def serve_stdio(cm: CodeMode) -> None:
-    """Serve over this process's stdin/stdout until stdin closes.
+async def serve_stdio(cm: CodeMode, session: str | None = None) -> None:
+    """Serve over this process's stdin/stdout until stdin closes (`session`: see
+    `build_server`).
 
     While serving, the SDK points file descriptor 1 at stderr, so stray prints of host
     tools cannot corrupt the protocol stream.
     """
-    server = build_server(cm)
+    server = build_server(cm, session=session)
     async with stdio_server() as (read_stream, write_stream):
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
 async def serve_http(
-    cm: CodeMode, host: str = "127.0.0.1", port: int = 8000, *, path: str = "/mcp"
+    cm: CodeMode,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    path: str = "/mcp",
+    session: str | None = None,
 ) -> None:
     """Serve streamable HTTP on `host:port` at `path` until cancelled (or SIGINT/SIGTERM).
 
@@ -149,7 +172,9 @@ async def serve_http(
     """
     import uvicorn  # imported here: only HTTP serving needs it
 
-    app = build_server(cm).streamable_http_app(streamable_http_path=path, host=host)
+    app = build_server(cm, session=session).streamable_http_app(
+        streamable_http_path=path, host=host
+    )
     config = uvicorn.Config(
         _end_session_on_delete(app, cm),
         host=host,
@@ -184,13 +209,15 @@ def serve(
     transport: Literal["stdio", "http"] = "stdio",
     host: str = "127.0.0.1",
     port: int = 8000,
+    *,
+    session: str | None = None,
 ) -> None:
     """Serve `cm` over stdio or streamable HTTP, blocking until the client or a signal
-    ends it."""
+    ends it (`session`: see `build_server`)."""
     if transport == "stdio":
-        anyio.run(serve_stdio, cm)
+        anyio.run(partial(serve_stdio, cm, session))
     elif transport == "http":
-        anyio.run(partial(serve_http, cm, host, port))
+        anyio.run(partial(serve_http, cm, host, port, session=session))
     else:
         raise ValueError(f"transport must be 'stdio' or 'http', not {transport!r}")
 
@@ -201,19 +228,27 @@ def serve(
 class _Handlers:
     """The request handlers of one server, sharing `cm` and the cached tool list."""
 
-    def __init__(self, cm: CodeMode) -> None:
+    def __init__(self, cm: CodeMode, session: str | None = None) -> None:
         self._cm = cm
+        self._named = session
         self._tools: tuple[int, list[Tool]] | None = None
 
     @asynccontextmanager
     async def lifespan(self, _server: Server[_Connection]) -> AsyncIterator[_Connection]:
         """A fresh codemode session per connection, forgotten when the connection ends
-        (on HTTP this runs once per server, and sessions come from `mcp-session-id`)."""
+        (on HTTP this runs once per server, and sessions come from `mcp-session-id`);
+        or the named session, kept."""
+        if self._named is not None:
+            yield _Connection(session=self._named)
+            return
         connection = _Connection(session=f"mcp-{uuid.uuid4().hex}")
         try:
             yield connection
         finally:
             await _end_session(self._cm, connection.session)
+
+    def _session(self, ctx: _Context) -> str | None:
+        return self._named if self._named is not None else _session_of(ctx)
 
     async def list_tools(
         self, ctx: _Context, params: PaginatedRequestParams | None
@@ -252,7 +287,7 @@ class _Handlers:
 
         # Cancellation (notifications/cancelled, or the client going away) cancels this
         # task; aexecute then stops the program.
-        result = await self._cm.aexecute(code, session=_session_of(ctx), progress=progress)
+        result = await self._cm.aexecute(code, session=self._session(ctx), progress=progress)
         return CallToolResult(
             content=[TextContent(text=render_result(result))],
             structured_content=result.to_dict(),
@@ -292,7 +327,8 @@ class _Handlers:
         resources = [
             Resource(uri=u, name=n, description=d, mime_type=STUB_MIME) for u, n, d in entries
         ]
-        session = _session_of(ctx)
+        resources += await anyio.to_thread.run_sync(self._durable_resources)
+        session = self._session(ctx)
         if session is not None:  # artifacts are listed to the session that made them
             infos = await anyio.to_thread.run_sync(self._cm.artifacts.list)
             resources += [
@@ -323,7 +359,42 @@ class _Handlers:
             name="artifact",
             description="A value too big to return from execute, by the id execute gave",
         )
-        return ListResourceTemplatesResult(resource_templates=[template, artifact])
+        function = ResourceTemplate(
+            uri_template=LIBRARY_URI + "/{name}",
+            name="library function",
+            description="The source of a function saved with library.save",
+            mime_type=PYTHON_MIME,
+        )
+        file = ResourceTemplate(
+            uri_template=WORKSPACE_URI + "/{path}",
+            name="workspace file",
+            description="A file programs wrote under /workspace",
+        )
+        return ListResourceTemplatesResult(resource_templates=[template, artifact, function, file])
+
+    def _durable_resources(self) -> list[Resource]:
+        """The library's functions and the workspace's files (the first of each, capped)."""
+        state = self._cm.state
+        functions = state.store.list_functions(state.scope)[:_MAX_LISTED]
+        files = state.store.list_files(state.workspace_id)[:_MAX_LISTED]
+        return [
+            Resource(
+                uri=f"{LIBRARY_URI}/{f.name}",
+                name=f"library: {f.name}",
+                description=f"{f.signature} (version {f.version})"
+                + (f": {f.description}" if f.description else ""),
+                mime_type=PYTHON_MIME,
+            )
+            for f in functions
+        ] + [
+            Resource(
+                uri=f"{WORKSPACE_URI}/{quote(f.path)}",
+                name=f"/workspace/{f.path}",
+                size=f.size,
+                mime_type=mimetypes.guess_type(f.path)[0] or "application/octet-stream",
+            )
+            for f in files
+        ]
 
     async def read_resource(
         self, ctx: _Context, params: ReadResourceRequestParams
@@ -332,6 +403,8 @@ class _Handlers:
         uri = str(params.uri)
         if uri.startswith(ARTIFACT_URI + "/"):
             return await self._read_artifact(uri)
+        if uri.startswith((LIBRARY_URI + "/", WORKSPACE_URI + "/")):
+            return await anyio.to_thread.run_sync(self._read_durable, uri)
         namespace = uri.removeprefix(STUBS_URI + "/") if uri.startswith(STUBS_URI + "/") else None
         if uri != STUBS_URI and namespace not in self._cm.namespaces():
             raise MCPError(
@@ -342,6 +415,39 @@ class _Handlers:
         text = await anyio.to_thread.run_sync(self._cm.stubs, namespace)
         return ReadResourceResult(
             contents=[TextResourceContents(uri=uri, mime_type=STUB_MIME, text=text)]
+        )
+
+    def _read_durable(self, uri: str) -> ReadResourceResult:
+        """A library function's source, or a workspace file (text, or base64 bytes)."""
+        state = self._cm.state
+        if uri.startswith(LIBRARY_URI + "/"):
+            name = uri.removeprefix(LIBRARY_URI + "/")
+            function = state.store.get_function(state.scope, name)
+            if function is None:
+                raise MCPError(INVALID_PARAMS, f"no library function at {uri!r}", data={"uri": uri})
+            return ReadResourceResult(
+                contents=[
+                    TextResourceContents(uri=uri, mime_type=PYTHON_MIME, text=function.source)
+                ]
+            )
+        path = unquote(uri.removeprefix(WORKSPACE_URI + "/"))
+        data = state.store.read_file(state.workspace_id, path)
+        if data is None:
+            raise MCPError(INVALID_PARAMS, f"no workspace file at {uri!r}", data={"uri": uri})
+        mime = mimetypes.guess_type(path)[0]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            blob = base64.b64encode(data).decode()
+            return ReadResourceResult(
+                contents=[
+                    BlobResourceContents(
+                        uri=uri, mime_type=mime or "application/octet-stream", blob=blob
+                    )
+                ]
+            )
+        return ReadResourceResult(
+            contents=[TextResourceContents(uri=uri, mime_type=mime or "text/plain", text=text)]
         )
 
     async def _read_artifact(self, uri: str) -> ReadResourceResult:

@@ -90,7 +90,7 @@ class ExecutionHost:
         *,
         session: str | None,
         state: DurableState | None = None,
-        programs: Sequence[str] = (),
+        programs: Callable[[], Sequence[str]] = list,
         run_test: TestRunner | None = None,
     ) -> None:
         self._bridge = bridge

@@ -17,6 +17,7 @@ another process saved it later.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import threading
@@ -36,6 +37,8 @@ from codemode.store import Store
 
 __all__ = ["MontyExecutor"]
 
+_KEPT_PROGRAMS = 50
+_KEPT_PROGRAM_CHARS = 1_000_000
 _SUSPENSION_BUDGET = 10_000_000  # our own per-execution counters enforce the real limits
 
 
@@ -57,6 +60,10 @@ class _Session:
     last_used: float = field(default_factory=time.monotonic)
     saved: float | None = None
     """The store's save time of the state this session holds (None: never saved)."""
+    programs: collections.deque[str] = field(
+        default_factory=lambda: collections.deque(maxlen=_KEPT_PROGRAMS)
+    )
+    """Its latest programs, oldest first (saved with its state)."""
 
 
 class MontyExecutor:
@@ -166,6 +173,12 @@ class MontyExecutor:
                 record = self._store.load_session(session_id)
                 return record.state if record is not None else None
             return session.dump
+
+    def programs(self, session_id: str) -> list[str]:
+        """The session's earlier programs held here, oldest first."""
+        with self._sessions_lock:
+            session = self._sessions.get(session_id)
+        return list(session.programs) if session is not None else []
 
     def load_session(self, session_id: str, state: bytes) -> None:
         """Create (or replace) a session from `dump_session` bytes; it is restored into a
@@ -317,6 +330,7 @@ class MontyExecutor:
                     )
                 )
             outcome = run.execute(session.live, imported=session.imported, stateful=True)
+            _keep_program(session.programs, code)
             if run.worker_lost:
                 # The worker died and took the session's state with it (the result says
                 # so); the next execution starts from the last saved state, or empty.
@@ -345,11 +359,13 @@ class MontyExecutor:
         self._release(session)
         session.dump = None
         session.imported.clear()
+        session.programs.clear()
         session.saved = None
         record = self._store.load_session(session.id) if updated is not None else None
         if record is not None:
             session.dump = record.state
             session.imported.update(record.bound)
+            session.programs.extend(record.programs)
             session.saved = record.updated
 
     def _save(self, session: _Session, outcome: Outcome) -> Outcome:
@@ -388,8 +404,17 @@ class MontyExecutor:
                     "with artifacts.put",
                 ),
             )
-        session.saved = self._store.save_session(session.id, state, frozenset(session.imported))
+        session.saved = self._store.save_session(
+            session.id, state, frozenset(session.imported), tuple(session.programs)
+        )
         return outcome
+
+
+def _keep_program(programs: collections.deque[str], code: str) -> None:
+    """Remember `code` among a session's latest programs, within a total size."""
+    programs.append(code)
+    while len(programs) > 1 and sum(map(len, programs)) > _KEPT_PROGRAM_CHARS:
+        programs.popleft()
 
 
 def _with_error(outcome: Outcome, error: ErrorInfo) -> Outcome:
