@@ -27,13 +27,16 @@ from codemode.artifacts import ArtifactInfo
 from codemode.errors import ConfigError
 from codemode.store import mask_password
 from codemode.store.records import (
+    FUNCTION_COLUMNS,
     FileInfo,
     LibraryFunction,
     MemoryRecord,
     Quota,
     SessionRecord,
     check_quota,
+    function_from_row,
     index_text,
+    memory_from_row,
     new_memory_id,
     query_stems,
 )
@@ -391,10 +394,7 @@ class PostgresStore:
             )
         return function
 
-    _FUNCTION = (
-        "SELECT scope, name, version, source, signature, description, tests, created "
-        "FROM functions "
-    )
+    _FUNCTION = f"SELECT {', '.join(FUNCTION_COLUMNS)} FROM functions "
 
     def get_function(
         self, scope: str, name: str, version: int | None = None
@@ -519,24 +519,8 @@ def _row(cursor: psycopg.Cursor[TupleRow]) -> TupleRow:
 
 
 def _function(row: Any) -> LibraryFunction:
-    return LibraryFunction(
-        scope=row[0],
-        name=row[1],
-        version=row[2],
-        source=row[3],
-        signature=row[4],
-        description=row[5],
-        tests=tuple(row[6]),
-        created=row[7],
-    )
+    return function_from_row(row, list)
 
 
 def _memory(row: Any, score: float | None = None) -> MemoryRecord:
-    return MemoryRecord(
-        id=row[0],
-        profile=row[1],
-        text=row[2],
-        tags=tuple(row[3]),
-        created=row[4],
-        score=score,
-    )
+    return memory_from_row(row, list, score)

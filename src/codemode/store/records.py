@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from codemode._search_text import STOP_WORDS, stem
 
 __all__ = [
+    "FUNCTION_COLUMNS",
+    "MEMORY_COLUMNS",
     "FileInfo",
     "LibraryFunction",
     "MemoryRecord",
@@ -16,7 +20,9 @@ __all__ = [
     "QuotaExceeded",
     "SessionRecord",
     "check_quota",
+    "function_from_row",
     "index_text",
+    "memory_from_row",
     "new_memory_id",
     "query_stems",
     "query_terms",
@@ -103,6 +109,39 @@ class MemoryRecord:
     created: float
     score: float | None = None
     """How well it matched a recall query (higher is better); None outside recall."""
+
+
+FUNCTION_COLUMNS = (
+    "scope",
+    "name",
+    "version",
+    "source",
+    "signature",
+    "description",
+    "tests",
+    "created",
+)
+"""The columns a store selects for a `LibraryFunction`, in this order."""
+MEMORY_COLUMNS = ("id", "profile", "text", "tags", "created")
+"""The columns a store selects for a `MemoryRecord`, in this order."""
+
+
+def function_from_row(
+    row: Sequence[Any], listed: Callable[[Any], Sequence[str]]
+) -> LibraryFunction:
+    """A function from a row of `FUNCTION_COLUMNS`; `listed` decodes the stored tests."""
+    values = dict(zip(FUNCTION_COLUMNS, row, strict=True))
+    values["tests"] = tuple(listed(values["tests"]))
+    return LibraryFunction(**values)
+
+
+def memory_from_row(
+    row: Sequence[Any], listed: Callable[[Any], Sequence[str]], score: float | None = None
+) -> MemoryRecord:
+    """A memory from a row of `MEMORY_COLUMNS`; `listed` decodes the stored tags."""
+    values = dict(zip(MEMORY_COLUMNS, row, strict=True))
+    values["tags"] = tuple(listed(values["tags"]))
+    return MemoryRecord(**values, score=score)
 
 
 def new_memory_id() -> str:

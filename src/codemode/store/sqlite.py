@@ -22,13 +22,16 @@ from typing import Any
 from codemode.artifacts import ArtifactInfo
 from codemode.errors import ConfigError
 from codemode.store.records import (
+    FUNCTION_COLUMNS,
     FileInfo,
     LibraryFunction,
     MemoryRecord,
     Quota,
     SessionRecord,
     check_quota,
+    function_from_row,
     index_text,
+    memory_from_row,
     new_memory_id,
     query_stems,
 )
@@ -369,10 +372,7 @@ class SQLiteStore:
             )
         return function
 
-    _FUNCTION = (
-        "SELECT scope, name, version, source, signature, description, tests, created "
-        "FROM functions "
-    )
+    _FUNCTION = f"SELECT {', '.join(FUNCTION_COLUMNS)} FROM functions "
 
     def get_function(
         self, scope: str, name: str, version: int | None = None
@@ -478,27 +478,11 @@ class SQLiteStore:
 
 
 def _function(row: Any) -> LibraryFunction:
-    return LibraryFunction(
-        scope=row[0],
-        name=row[1],
-        version=row[2],
-        source=row[3],
-        signature=row[4],
-        description=row[5],
-        tests=tuple(json.loads(row[6])),
-        created=row[7],
-    )
+    return function_from_row(row, json.loads)
 
 
 def _memory(row: Any, score: float | None = None) -> MemoryRecord:
-    return MemoryRecord(
-        id=row[0],
-        profile=row[1],
-        text=row[2],
-        tags=tuple(json.loads(row[3])),
-        created=row[4],
-        score=score,
-    )
+    return memory_from_row(row, json.loads, score)
 
 
 def _statements(script: str) -> list[str]:
