@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import os
 import threading
@@ -29,7 +28,9 @@ from codemode.bridge import Bridge, EventLoopThread
 from codemode.catalog import Catalog, Source, Tool, ToolAnnotations, check_namespace
 from codemode.errors import ConfigError, SourceError
 from codemode.library import resolve as resolve_library
+from codemode.library import search_tool
 from codemode.limits import Limits
+from codemode.prelude.imports import LIBRARY
 from codemode.results import ErrorInfo, ExecutionResult, cap_json
 from codemode.sandbox.discovery import Discovery
 from codemode.sandbox.driver import Outcome, RunControl
@@ -39,7 +40,7 @@ from codemode.sandbox.monty import MontyExecutor
 from codemode.search import SearchHit, SearchIndex
 from codemode.sources.functions import FunctionSource
 from codemode.state import DurableState, check_scope_part
-from codemode.store import LibraryFunction, Quota, Store, open_store
+from codemode.store import Quota, Store, open_store
 from codemode.typegen import namespace_stub, tool_signature
 
 if TYPE_CHECKING:
@@ -353,10 +354,10 @@ class CodeMode:
             with self._index_lock:
                 if self._index is None or self._index_version != key:
                     functions = {f.name: f for f in saved}
-                    tools = [*self.catalog.tools(), *(_library_tool(f) for f in saved)]
+                    tools = [*self.catalog.tools(), *(search_tool(f) for f in saved)]
 
                     def signature(tool: Tool) -> str:
-                        if tool.namespace == LIBRARY_NAMESPACE and tool.name in functions:
+                        if tool.namespace == LIBRARY and tool.name in functions:
                             return functions[tool.name].signature
                         return tool_signature(tool)
 
@@ -447,12 +448,7 @@ class CodeMode:
         analysis = analyze(code, specs)
         if not analysis.library or analysis.problems:
             return analysis
-        try:
-            return resolve_library(analysis, self.state, lambda source: analyze(source, specs))
-        except LookupError as exc:
-            line = _import_line(code)
-            problem = Problem(line=line, column=0, message=f"ImportError: {exc}")
-            return dataclasses.replace(analysis, problems=(problem,))
+        return resolve_library(code, analysis, self.state, lambda source: analyze(source, specs))
 
     def _run_test(self, code: str) -> ErrorInfo | None:
         """Run a library function's test as a fresh stateless program."""
@@ -588,29 +584,6 @@ def _artifact_store(
     if isinstance(artifacts, str | os.PathLike):
         return FileArtifacts(artifacts, ArtifactPolicy())
     return artifacts
-
-
-LIBRARY_NAMESPACE = "library"
-
-
-def _library_tool(function: LibraryFunction) -> Tool:
-    """A saved function as search sees it (not callable as a tool: it is imported)."""
-    about = function.description or ""
-    return Tool(
-        namespace=LIBRARY_NAMESPACE,
-        name=function.name,
-        description=f"{about}\n\nSaved function (version {function.version}); use it with "
-        f"`from library import {function.name}`".strip(),
-        tags=("library",),
-    )
-
-
-def _import_line(code: str) -> int:
-    """The line of the program's first `from library import`, for the error."""
-    for number, line in enumerate(code.splitlines(), start=1):
-        if line.lstrip().startswith("from library import"):
-            return number
-    return 1
 
 
 def _rejected(problems: Sequence[Problem], started: float, session: str | None) -> ExecutionResult:

@@ -27,8 +27,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from codemode.analysis import Analysis
-from codemode.prelude.imports import LIBRARY_GET, LibraryImport, module_variable
+from codemode.analysis import Analysis, Problem
+from codemode.catalog import Tool
+from codemode.prelude.imports import LIBRARY, LIBRARY_GET, LibraryImport, module_variable
 from codemode.results import ErrorInfo
 from codemode.state import DurableState
 from codemode.store import LibraryFunction
@@ -40,6 +41,7 @@ __all__ = [
     "function_name",
     "missing_message",
     "resolve",
+    "search_tool",
 ]
 
 LIBRARY_FUNCTIONS = ("save", "get", "list", "history", "rollback", "delete")
@@ -149,16 +151,16 @@ def _names_read(node: ast.AST) -> set[str]:
 
 
 def _source(program: str, node: ast.stmt) -> str:
-    segment = ast.get_source_segment(program, node, padded=False)
-    if segment is None:  # pragma: no cover - every parsed statement has a position
-        segment = ast.unparse(node)
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        decorators = [
-            ast.get_source_segment(program, d) or ast.unparse(d) for d in node.decorator_list
-        ]
-        segment = "".join(f"@{d}\n" for d in decorators) + segment
+    """A statement's text as written (an import as one line: it may have bound other
+    names too, but only this statement's form matters)."""
     if isinstance(node, ast.Import | ast.ImportFrom):
         return ast.unparse(node)
+    segment = ast.get_source_segment(program, node) or ast.unparse(node)
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        decorators = (
+            ast.get_source_segment(program, d) or ast.unparse(d) for d in node.decorator_list
+        )
+        segment = "".join(f"@{d}\n" for d in decorators) + segment
     return segment
 
 
@@ -301,7 +303,7 @@ def _library_imports(source: str) -> set[str]:
     return {
         alias.name
         for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module == "library" and not node.level
+        if isinstance(node, ast.ImportFrom) and node.module == LIBRARY and not node.level
         for alias in node.names
     }
 
@@ -340,13 +342,44 @@ def _summary(function: LibraryFunction) -> dict[str, Any]:
 
 
 def resolve(
-    analysis: Analysis, state: DurableState, analyze: Callable[[str], Analysis]
+    code: str, analysis: Analysis, state: DurableState, analyze: Callable[[str], Analysis]
 ) -> Analysis:
-    """`analysis` with the library functions it imports attached (dependencies first),
-    and what their sources need (namespaces, polyfills, prelude globals) merged in.
-    LookupError names a function the library does not have, or an import cycle."""
+    """`analysis` (of `code`) with the library functions it imports attached
+    (dependencies first) and what their sources need (namespaces, polyfills, prelude
+    globals) merged in; or with a problem, at the import, naming a function the library
+    does not have or an import cycle."""
     if not analysis.library:
         return analysis
+    try:
+        return _resolve(analysis, state, analyze)
+    except LookupError as exc:
+        problem = Problem(line=_import_line(code), column=0, message=f"ImportError: {exc}")
+        return dataclasses.replace(analysis, problems=(problem,))
+
+
+def _import_line(code: str) -> int:
+    """The line of the program's first `from library import`, for the error."""
+    for number, line in enumerate(code.splitlines(), start=1):
+        if line.lstrip().startswith(f"from {LIBRARY} import"):
+            return number
+    return 1
+
+
+def search_tool(function: LibraryFunction) -> Tool:
+    """A saved function as search sees it (not callable as a tool: it is imported)."""
+    about = function.description or ""
+    return Tool(
+        namespace=LIBRARY,
+        name=function.name,
+        description=f"{about}\n\nSaved function (version {function.version}); use it with "
+        f"`from {LIBRARY} import {function.name}`".strip(),
+        tags=(LIBRARY,),
+    )
+
+
+def _resolve(
+    analysis: Analysis, state: DurableState, analyze: Callable[[str], Analysis]
+) -> Analysis:
     imports: list[LibraryImport] = []
     namespaces, polyfills, prelude = (
         set(analysis.namespaces),

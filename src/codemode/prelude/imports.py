@@ -32,6 +32,7 @@ from codemode.prelude import (
 )
 
 __all__ = [
+    "LIBRARY",
     "LIBRARY_GET",
     "LibraryImport",
     "Rewrite",
