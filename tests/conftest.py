@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 
 from codemode import CodeMode, Limits
+from store.postgres_server import ServerUnavailable, fresh_schema, postgres_server
+
+REQUIRE_POSTGRES_ENV = "CODEMODE_REQUIRE_POSTGRES"
+"""Set to 1 (as CI does) to fail, not skip, when no PostgreSQL server can be provided."""
+
+Make = Callable[..., CodeMode]
 
 _HOME: str | None = None
 
@@ -106,3 +115,51 @@ def cm(counter: Counter) -> Iterator[CodeMode]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database on a private PostgreSQL server, started once for the whole run."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+
+    def log(message: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(f"\n{message}", file=sys.stderr, flush=True)
+
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres_server(log))
+        except ServerUnavailable as exc:
+            if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
+                pytest.fail(f"no PostgreSQL server (${REQUIRE_POSTGRES_ENV}=1): {exc}")
+            pytest.skip(f"no PostgreSQL server: {exc}")
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """The server's URL with an empty schema of its own for one test."""
+    with fresh_schema(postgres_server_url) as url:
+        yield url
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """A SQLite store of this test's own (modules may override it)."""
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
+
+@pytest.fixture
+def make(store_url: str) -> Iterator[Make]:
+    """CodeModes on this test's store (closed at the end of the test)."""
+    made: list[CodeMode] = []
+
+    def factory(**kwargs: Any) -> CodeMode:
+        kwargs.setdefault("store", store_url)
+        instance = CodeMode(**kwargs)
+        made.append(instance)
+        return instance
+
+    yield factory
+    for instance in made:
+        instance.close()

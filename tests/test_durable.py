@@ -20,10 +20,7 @@ import pytest
 
 from codemode import CodeMode, ExecutionResult
 from codemode.store import Quota, open_store, sqlite_path
-from store.postgres_server import ServerUnavailable, fresh_schema, postgres_server
-
-REQUIRE_POSTGRES_ENV = "CODEMODE_REQUIRE_POSTGRES"
-"""Set to 1 (as CI does) to fail, not skip, when no PostgreSQL server can be provided."""
+from store.postgres_server import fresh_schema
 
 KILL_WRITES = 1000
 """Executions the kill -9 child is asked to make (each one acknowledged by a line)."""
@@ -34,25 +31,6 @@ CHILD_DEADLINE = 120.0
 Make = Callable[..., CodeMode]
 
 
-@pytest.fixture(scope="module")
-def postgres_server_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A database on a private PostgreSQL server, as tests/store/test_store.py gets one."""
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-
-    def log(message: str) -> None:
-        with capture.global_and_fixture_disabled():
-            print(f"\n{message}", file=sys.stderr, flush=True)
-
-    with contextlib.ExitStack() as stack:
-        try:
-            url = stack.enter_context(postgres_server(log))
-        except ServerUnavailable as exc:
-            if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
-                pytest.fail(f"no PostgreSQL server (${REQUIRE_POSTGRES_ENV}=1): {exc}")
-            pytest.skip(f"no PostgreSQL server: {exc}")
-        yield url
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A store URL with nothing in it yet: a new SQLite file, or a fresh PostgreSQL schema."""
@@ -61,27 +39,6 @@ def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
         return
     with fresh_schema(request.getfixturevalue("postgres_server_url")) as url:
         yield url
-
-
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'durable.db'}"
-
-
-@pytest.fixture
-def make(store_url: str) -> Iterator[Make]:
-    """CodeModes on this test's SQLite store (closed at the end of the test)."""
-    made: list[CodeMode] = []
-
-    def factory(**kwargs: Any) -> CodeMode:
-        kwargs.setdefault("store", store_url)
-        instance = CodeMode(**kwargs)
-        made.append(instance)
-        return instance
-
-    yield factory
-    for instance in made:
-        instance.close()
 
 
 def ok(result: ExecutionResult) -> Any:

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +15,6 @@ import pytest
 from codemode import CodeMode, ExecutionResult
 
 Make = Callable[..., CodeMode]
-
-
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'library.db'}"
-
-
-@pytest.fixture
-def make(store_url: str) -> Iterator[Make]:
-    """CodeModes on this test's SQLite store (closed at the end of the test)."""
-    made: list[CodeMode] = []
-
-    def factory(**kwargs: Any) -> CodeMode:
-        kwargs.setdefault("store", store_url)
-        instance = CodeMode(**kwargs)
-        made.append(instance)
-        return instance
-
-    yield factory
-    for instance in made:
-        instance.close()
 
 
 @pytest.fixture

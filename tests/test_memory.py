@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,27 +11,6 @@ from codemode import CodeMode, ExecutionResult
 from codemode.store import open_store
 
 Make = Callable[..., CodeMode]
-
-
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'memory.db'}"
-
-
-@pytest.fixture
-def make(store_url: str) -> Iterator[Make]:
-    """CodeModes on this test's SQLite store (closed at the end of the test)."""
-    made: list[CodeMode] = []
-
-    def factory(**kwargs: Any) -> CodeMode:
-        kwargs.setdefault("store", store_url)
-        instance = CodeMode(**kwargs)
-        made.append(instance)
-        return instance
-
-    yield factory
-    for instance in made:
-        instance.close()
 
 
 @pytest.fixture

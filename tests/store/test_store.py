@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from postgres_server import ServerUnavailable, fresh_schema, postgres_server
 
 from codemode.artifacts import ArtifactPolicy, StoreArtifacts, describe
 from codemode.errors import ConfigError
@@ -31,35 +30,6 @@ from codemode.store import postgres as pg
 from codemode.store.memory import MemoryStore
 from codemode.store.postgres import PostgresStore
 from codemode.store.sqlite import MIGRATIONS, SQLiteStore
-
-REQUIRE_POSTGRES_ENV = "CODEMODE_REQUIRE_POSTGRES"
-"""Set to 1 (as CI does) to fail, not skip, when no PostgreSQL server can be provided."""
-
-
-@pytest.fixture(scope="session")
-def postgres_server_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A database on a private PostgreSQL server, started once for the session."""
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-
-    def log(message: str) -> None:
-        with capture.global_and_fixture_disabled():
-            print(f"\n{message}", file=sys.stderr, flush=True)
-
-    with contextlib.ExitStack() as stack:
-        try:
-            url = stack.enter_context(postgres_server(log))
-        except ServerUnavailable as exc:
-            if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
-                pytest.fail(f"no PostgreSQL server (${REQUIRE_POSTGRES_ENV}=1): {exc}")
-            pytest.skip(f"no PostgreSQL server: {exc}")
-        yield url
-
-
-@pytest.fixture
-def postgres_url(postgres_server_url: str) -> Iterator[str]:
-    """The server's URL with an empty schema of its own for one test."""
-    with fresh_schema(postgres_server_url) as url:
-        yield url
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
