@@ -213,6 +213,14 @@ class MontyExecutor:
             ) from exc
         return live
 
+    def _forget(self, session: _Session) -> None:
+        """Drop what this process holds of a session's state (its worker, dump and bound
+        names); the next execution starts from the store's last save, or empty."""
+        self._release(session)
+        session.dump = None
+        session.imported.clear()
+        session.saved = None
+
     @staticmethod
     def _release(session: _Session) -> None:
         live, session.live = session.live, None
@@ -317,11 +325,9 @@ class MontyExecutor:
             except _Abort as abort:
                 return run.outcome(error=abort.error)
             except pm.MontyError as exc:
-                self._release(session)
-                session.imported.clear()
                 if session.saved is not None and self._store is not None:
                     self._store.delete_session(session.id)  # unusable: start afresh
-                session.saved = None
+                self._forget(session)
                 return run.outcome(
                     error=ErrorInfo(
                         type="SandboxError",
@@ -334,9 +340,7 @@ class MontyExecutor:
             if run.worker_lost:
                 # The worker died and took the session's state with it (the result says
                 # so); the next execution starts from the last saved state, or empty.
-                self._release(session)
-                session.imported.clear()
-                session.saved = None
+                self._forget(session)
             elif self._store is not None:
                 outcome = self._save(session, outcome)
             session.last_used = time.monotonic()
@@ -356,11 +360,8 @@ class MontyExecutor:
             return
         if updated is None and session.saved is None:
             return  # a session nobody saved yet: keep what this process has
-        self._release(session)
-        session.dump = None
-        session.imported.clear()
+        self._forget(session)
         session.programs.clear()
-        session.saved = None
         record = self._store.load_session(session.id) if updated is not None else None
         if record is not None:
             session.dump = record.state
@@ -376,9 +377,7 @@ class MontyExecutor:
             state = session.live.dump()
         except pm.MontyError as exc:
             # Dumping runs in the worker under its memory limit; a failure ends it.
-            self._release(session)
-            session.imported.clear()
-            session.saved = None
+            self._forget(session)
             megabytes = self.limits.memory // (1024 * 1024)
             return _with_error(
                 outcome,
