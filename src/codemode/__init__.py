@@ -27,6 +27,7 @@ from codemode.errors import (
 from codemode.limits import Limits
 from codemode.results import ErrorInfo, ExecutionResult, ToolCall
 from codemode.search import SearchHit
+from codemode.store import Quota, Store, open_store
 
 __all__ = [
     "CodeMode",
@@ -36,14 +37,17 @@ __all__ = [
     "ExecutionResult",
     "LimitExceeded",
     "Limits",
+    "Quota",
     "SandboxError",
     "SearchHit",
     "Source",
     "SourceError",
+    "Store",
     "Tool",
     "ToolAnnotations",
     "ToolCall",
     "ToolError",
+    "open_store",
 ]
 
 __version__ = "0.1.0"
