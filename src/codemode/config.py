@@ -416,10 +416,11 @@ def _store(where: str, table: dict[str, Any]) -> dict[str, Any]:
     quota = {
         k.removeprefix("workspace_"): v for k, v in table.items() if k.startswith("workspace_")
     }
-    if any(v <= 0 for v in quota.values()):
-        raise ConfigError(f"{label}: workspace quotas must be positive")
     if quota:
-        fields["workspace_quota"] = Quota(**quota)
+        try:
+            fields["workspace_quota"] = Quota(**quota)
+        except ConfigError as exc:
+            raise ConfigError(f"{label}: {exc}") from None
     return fields
 
 

@@ -473,3 +473,9 @@ def test_postgres_stores_opened_at_once_migrate_once(postgres_url: str) -> None:
             store.close()
     assert len(opened) == 4
     assert _postgres_version(postgres_url) == len(pg.MIGRATIONS)
+
+
+@pytest.mark.parametrize("field", ["max_bytes", "max_files"])
+def test_a_quota_must_be_positive(field: str) -> None:
+    with pytest.raises(ConfigError, match=f"Quota.{field} must be a positive integer"):
+        Quota(**{field: 0})

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from codemode._search_text import STOP_WORDS, stem
+from codemode.errors import ConfigError
 
 __all__ = [
     "FUNCTION_COLUMNS",
@@ -62,6 +63,12 @@ class Quota:
 
     max_bytes: int = 100 * 1024 * 1024
     max_files: int = 10_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_files"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"Quota.{name} must be a positive integer, got {value!r}")
 
 
 class QuotaExceeded(Exception):
