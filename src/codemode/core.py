@@ -348,17 +348,19 @@ class CodeMode:
         return self._search_index().search(query, limit)
 
     def _search_index(self) -> SearchIndex:
-        saved = self.store.list_functions(self.state.scope)
-        key = (self.catalog.version, tuple((f.name, f.version) for f in saved))
+        """The index over the catalog and the saved functions, rebuilt when either
+        changes (the library's version numbers are one cheap query per search)."""
+        versions = self.store.function_versions(self.state.scope)
+        key = (self.catalog.version, tuple(versions.items()))
         if self._index is None or self._index_version != key:
             with self._index_lock:
                 if self._index is None or self._index_version != key:
-                    functions = {f.name: f for f in saved}
-                    tools = [*self.catalog.tools(), *(search_tool(f) for f in saved)]
+                    saved = {f.name: f for f in self.store.list_functions(self.state.scope)}
+                    tools = [*self.catalog.tools(), *(search_tool(f) for f in saved.values())]
 
                     def signature(tool: Tool) -> str:
-                        if tool.namespace == LIBRARY and tool.name in functions:
-                            return functions[tool.name].signature
+                        if tool.namespace == LIBRARY and tool.name in saved:
+                            return saved[tool.name].signature
                         return tool_signature(tool)
 
                     self._index = SearchIndex(tools, signature)

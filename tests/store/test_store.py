@@ -169,6 +169,8 @@ def test_library_versions(store: Store) -> None:
     assert store.get_function("p/a", "f", version=3) is None
     assert [f.version for f in store.function_history("p/a", "f")] == [1, 2]
     assert [(f.name, f.version) for f in store.list_functions("p/a")] == [("f", 2), ("g", 1)]
+    assert store.function_versions("p/a") == {"f": 2, "g": 1}
+    assert store.function_versions("nobody") == {}
     assert first.tests == ("assert f() == 1",)
     assert store.library_scopes() == ["p/a", "p/b"]
     assert store.delete_function("p/a", "f") == 2

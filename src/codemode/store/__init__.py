@@ -173,6 +173,11 @@ class Store(Protocol):
         """The latest version of each function in `scope`, sorted by name."""
         ...
 
+    def function_versions(self, scope: str) -> dict[str, int]:
+        """Each function's latest version number, by name (cheap: no sources are read),
+        so callers can tell whether the library changed."""
+        ...
+
     def delete_function(self, scope: str, name: str) -> int:
         """Remove every version of a function; returns how many there were."""
         ...

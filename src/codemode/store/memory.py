@@ -182,6 +182,9 @@ class MemoryStore(MemoryArtifactTable):
             latest = [v[-1] for (s, _), v in self._functions.items() if s == scope and v]
         return sorted(latest, key=lambda f: f.name)
 
+    def function_versions(self, scope: str) -> dict[str, int]:
+        return {f.name: f.version for f in self.list_functions(scope)}
+
     def delete_function(self, scope: str, name: str) -> int:
         with self._lock:
             return len(self._functions.pop((scope, name), ()))

@@ -425,6 +425,13 @@ class PostgresStore:
         )
         return [_function(r) for r in rows]
 
+    def function_versions(self, scope: str) -> dict[str, int]:
+        rows = self._all(
+            "SELECT name, max(version) FROM functions WHERE scope = %s GROUP BY name ORDER BY name",
+            (scope,),
+        )
+        return {str(name): int(version) for name, version in rows}
+
     def delete_function(self, scope: str, name: str) -> int:
         return self._change("DELETE FROM functions WHERE scope = %s AND name = %s", (scope, name))
 

@@ -403,6 +403,13 @@ class SQLiteStore:
         )
         return [_function(r) for r in rows]
 
+    def function_versions(self, scope: str) -> dict[str, int]:
+        rows = self._all(
+            "SELECT name, max(version) FROM functions WHERE scope = ? GROUP BY name ORDER BY name",
+            (scope,),
+        )
+        return {str(name): int(version) for name, version in rows}
+
     def delete_function(self, scope: str, name: str) -> int:
         with self._write() as db:
             cursor = db.execute("DELETE FROM functions WHERE scope = ? AND name = ?", (scope, name))
