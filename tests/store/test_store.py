@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -19,6 +21,8 @@ import pytest
 from codemode.artifacts import ArtifactPolicy, StoreArtifacts, describe
 from codemode.errors import ConfigError
 from codemode.store import (
+    ApprovalRecord,
+    AuditRecord,
     Quota,
     QuotaExceeded,
     Store,
@@ -216,6 +220,165 @@ def test_memory_recall_handles_query_syntax(store: Store) -> None:
     assert len(store.recall("p", 'quotes " NEAR( OR * AND -', k=3)) == 1
 
 
+def _approval(
+    approval_id: str,
+    *,
+    created: float | None = None,
+    session: str | None = "s1",
+    state: bytes = b"\x00suspended\xff",
+) -> ApprovalRecord:
+    return ApprovalRecord(
+        id=approval_id,
+        created=time.time() if created is None else created,
+        scope="proj/agent",
+        session=session,
+        tool="billing.refund",
+        args={"amount": 12.5, "ids": [1, 2, "x"], "note": None, "force": True, "nested": {"a": []}},
+        state=state,
+        context='{"output": "so far", "calls": 2}',
+    )
+
+
+def test_approvals_round_trip_and_decide(store: Store) -> None:
+    assert store.get_approval("apr_missing") is None
+    record = _approval("apr_1")
+    store.save_approval(record)
+    store.save_approval(_approval("apr_2"))
+    assert store.get_approval("apr_1") == record
+    approved = store.decide_approval("apr_1", "approved")
+    assert approved is not None
+    assert (approved.status, approved.state, approved.args) == (
+        "approved",
+        record.state,
+        record.args,
+    )
+    assert approved.decided is not None
+    assert record.created <= approved.decided <= time.time()
+    assert store.get_approval("apr_1") == approved
+    assert store.decide_approval("apr_1", "denied") is None
+    assert store.decide_approval("apr_1", "approved") is None
+    assert store.decide_approval("apr_missing", "approved") is None
+    denied = store.decide_approval("apr_2", "denied")
+    assert denied is not None
+    assert denied.status == "denied"
+    for status in ("pending", "APPROVED", ""):
+        with pytest.raises(ValueError, match="approved"):
+            store.decide_approval("apr_2", status)
+    store.save_approval(_approval("apr_3"))
+    with pytest.raises(ValueError, match="'maybe'"):
+        store.decide_approval("apr_3", "maybe")
+    still = store.get_approval("apr_3")
+    assert still is not None
+    assert (still.status, still.decided) == ("pending", None)
+
+
+def test_exactly_one_concurrent_decision_wins(store: Store) -> None:
+    store.save_approval(_approval("apr_race"))
+    winners: list[ApprovalRecord] = []
+    lock = threading.Lock()
+
+    def decide(index: int) -> None:
+        decided = store.decide_approval("apr_race", "approved" if index % 2 else "denied")
+        if decided is not None:
+            with lock:
+                winners.append(decided)
+
+    _together(8, decide)
+    assert len(winners) == 1
+    assert winners[0].state == b"\x00suspended\xff"
+    assert store.get_approval("apr_race") == winners[0]
+
+
+def test_list_and_expire_approvals(store: Store) -> None:
+    now = time.time()
+    store.save_approval(_approval("apr_c", created=now - 10, session="s2"))
+    store.save_approval(_approval("apr_a", created=now - 30))
+    store.save_approval(_approval("apr_b", created=now - 20, session=None))
+    store.save_approval(_approval("apr_d", created=now - 5))
+    store.decide_approval("apr_d", "denied")
+    assert [r.id for r in store.list_approvals()] == ["apr_a", "apr_b", "apr_c"]
+    assert all(r.state == b"" and r.status == "pending" for r in store.list_approvals())
+    assert [r.id for r in store.list_approvals(status=None)] == [
+        "apr_a",
+        "apr_b",
+        "apr_c",
+        "apr_d",
+    ]
+    assert all(r.state == b"" for r in store.list_approvals(status=None))
+    assert [r.id for r in store.list_approvals(status="denied")] == ["apr_d"]
+    assert store.list_approvals(status="approved") == []
+    assert [r.id for r in store.list_approvals(session="s1")] == ["apr_a"]
+    assert [r.id for r in store.list_approvals(status=None, session="s1")] == ["apr_a", "apr_d"]
+    listed = store.list_approvals(session="s2")[0]
+    kept = store.get_approval("apr_c")
+    assert kept is not None
+    assert listed == dataclasses.replace(kept, state=b"")
+    assert store.expire_approvals(now - 15) == 2
+    assert store.get_approval("apr_a") is None
+    assert [r.id for r in store.list_approvals(status=None)] == ["apr_c", "apr_d"]
+    assert store.expire_approvals(now - 15) == 0
+
+
+def _audit(record_id: str, at: float, **fields: Any) -> AuditRecord:
+    record = AuditRecord(
+        id=record_id,
+        time=at,
+        scope="proj/agent",
+        session="s1",
+        kind="execute",
+        code="print(1)",
+        status="ok",
+        duration_ms=12.5,
+        tokens=7,
+    )
+    return dataclasses.replace(record, **fields)
+
+
+def test_audit_round_trip_and_filters(store: Store) -> None:
+    assert store.list_audit() == []
+    first = _audit(
+        "au_1",
+        100.0,
+        tool_calls=(
+            {"tool": "t.add", "ok": True, "duration_ms": 1.5, "arg_bytes": 20},
+            {"tool": "t.fail", "ok": False, "duration_ms": 0.25, "arg_bytes": 3},
+        ),
+        status="error",
+        error_type="ValueError",
+        error_message="boom",
+        approval_id="apr_1",
+    )
+    store.add_audit(first)
+    store.add_audit(_audit("au_2", 200.0, session=None, kind="resume"))
+    store.add_audit(_audit("au_3", 300.0, scope="other/agent", session="s2"))
+    store.add_audit(_audit("au_4", 400.0))
+    everything = store.list_audit()
+    assert [r.id for r in everything] == ["au_1", "au_2", "au_3", "au_4"]
+    assert everything[0] == first
+    assert isinstance(everything[0].tool_calls, tuple)
+    assert everything[1].session is None
+    assert everything[1].tool_calls == ()
+    assert [r.id for r in store.list_audit(session="s1")] == ["au_1", "au_4"]
+    assert [r.id for r in store.list_audit(since=200.0)] == ["au_2", "au_3", "au_4"]
+    assert [r.id for r in store.list_audit(scope="other/agent")] == ["au_3"]
+    assert [r.id for r in store.list_audit(session="s1", since=150.0)] == ["au_4"]
+    assert store.list_audit(session="s2", scope="proj/agent") == []
+    assert [r.id for r in store.list_audit(limit=2)] == ["au_3", "au_4"]
+    assert [r.id for r in store.list_audit(session="s1", limit=1)] == ["au_4"]
+    assert [r.id for r in store.list_audit(limit=10)] == ["au_1", "au_2", "au_3", "au_4"]
+    assert store.list_audit(limit=0) == []
+
+
+def test_audit_keeps_insertion_order_at_equal_times(store: Store) -> None:
+    store.add_audit(_audit("au_late", 50.0))
+    for record_id in ("au_z", "au_a", "au_m"):
+        store.add_audit(_audit(record_id, 10.0))
+    store.add_audit(_audit("au_early", 5.0))
+    assert [r.id for r in store.list_audit()] == ["au_early", "au_z", "au_a", "au_m", "au_late"]
+    assert [r.id for r in store.list_audit(limit=3)] == ["au_a", "au_m", "au_late"]
+    assert [r.id for r in store.list_audit(since=10.0, limit=2)] == ["au_m", "au_late"]
+
+
 def test_open_store_urls(tmp_path: Path) -> None:
     assert isinstance(open_store("memory://"), MemoryStore)
     db = tmp_path / "x" / "a.db"
@@ -259,6 +422,30 @@ def test_sqlite_migrates_an_older_schema_forward(tmp_path: Path) -> None:
         assert store.recall("p", "migrated")[0].text == "migrated fine"
     finally:
         store.close()
+
+
+def test_sqlite_migrates_schema_3_keeping_its_data(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "v3.db"
+    with sqlite3.connect(path) as db:
+        for script in MIGRATIONS[:3]:
+            db.executescript(script)
+        db.execute("INSERT INTO sessions VALUES ('kept', x'00', '[]', 1.0, '[\"x = 1\"]')")
+        db.execute("PRAGMA user_version=3")
+    store = SQLiteStore(path)
+    try:
+        session = store.load_session("kept")
+        assert session is not None
+        assert session.programs == ("x = 1",)
+        store.save_approval(_approval("apr_m"))
+        store.add_audit(_audit("au_m", 1.0))
+        assert [r.id for r in store.list_approvals()] == ["apr_m"]
+        assert [r.id for r in store.list_audit()] == ["au_m"]
+    finally:
+        store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
 
 
 def _together(workers: int, work: Callable[[int], None]) -> None:
@@ -455,6 +642,27 @@ def test_postgres_migrates_an_older_schema_forward(postgres_url: str) -> None:
         assert store.load_session("kept") is not None
         store.add_memories("p", [("migrated fine", ())])
         assert store.recall("p", "migrated")[0].text == "migrated fine"
+    finally:
+        store.close()
+
+
+def test_postgres_migrates_schema_3_keeping_its_data(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url) as db:
+        for script in pg.MIGRATIONS[:3]:
+            db.execute(script)
+        db.execute("CREATE TABLE codemode_schema (version integer)")
+        db.execute("INSERT INTO codemode_schema VALUES (3)")
+        db.execute("INSERT INTO sessions VALUES ('kept', '\\x00', '[]', 1.0, '[\"x = 1\"]')")
+    store = PostgresStore(postgres_url)
+    try:
+        assert _postgres_version(postgres_url) == 4
+        session = store.load_session("kept")
+        assert session is not None
+        assert session.programs == ("x = 1",)
+        store.save_approval(_approval("apr_m"))
+        store.add_audit(_audit("au_m", 1.0))
+        assert [r.id for r in store.list_approvals()] == ["apr_m"]
+        assert [r.id for r in store.list_audit()] == ["au_m"]
     finally:
         store.close()
 

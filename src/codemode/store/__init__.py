@@ -7,8 +7,8 @@
   `codemode[postgres]` extra: psycopg and its connection pool).
 
 What lives in a store: sessions (a sandbox's state, so a session can survive a restart
-and move between processes) and artifacts; the workspace, library, memory and audit
-features will keep their tables here too. Every write is
+and move between processes), artifacts, workspace files, the library, memories,
+approvals (programs paused until a human decides) and the audit log. Every write is
 committed before the call returns. Schemas are versioned; a store migrates itself
 forward when opened.
 """
@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 from codemode.artifacts import ArtifactInfo
 from codemode.errors import ConfigError
 from codemode.store.records import (
+    ApprovalRecord,
+    AuditRecord,
     FileInfo,
     LibraryFunction,
     MemoryRecord,
@@ -34,6 +36,8 @@ from codemode.store.records import (
 )
 
 __all__ = [
+    "ApprovalRecord",
+    "AuditRecord",
     "FileInfo",
     "LibraryFunction",
     "MemoryRecord",
@@ -211,6 +215,51 @@ class Store(Protocol):
 
     def memory_profiles(self) -> list[str]:
         """Profiles holding at least one memory, sorted."""
+        ...
+
+    # -- approvals ----------------------------------------------------------------------
+
+    def save_approval(self, record: ApprovalRecord) -> None:
+        """Keep a paused program (a new id)."""
+        ...
+
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        """The approval, whatever its status (None when unknown or expired)."""
+        ...
+
+    def decide_approval(self, approval_id: str, status: str) -> ApprovalRecord | None:
+        """Atomically move a *pending* approval to `approved` or `denied` (setting
+        `decided`) and return it as it now is; None when it is unknown or was already
+        decided (so exactly one caller, in any process, gets to resume it)."""
+        ...
+
+    def list_approvals(
+        self, *, status: str | None = "pending", session: str | None = None
+    ) -> list[ApprovalRecord]:
+        """Approvals with that status (None: any), of one session or all, oldest first.
+        Their `state` is left empty (b"")."""
+        ...
+
+    def expire_approvals(self, older_than: float) -> int:
+        """Delete approvals created before `older_than` (Unix time); returns how many."""
+        ...
+
+    # -- audit --------------------------------------------------------------------------
+
+    def add_audit(self, record: AuditRecord) -> None:
+        """Append one execution to the audit log."""
+        ...
+
+    def list_audit(
+        self,
+        *,
+        session: str | None = None,
+        since: float | None = None,
+        scope: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRecord]:
+        """Executions, oldest first; filtered by session, start time >= `since`, scope;
+        `limit` keeps the latest `limit` of them."""
         ...
 
     def close(self) -> None:

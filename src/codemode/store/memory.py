@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import threading
 import time
@@ -11,11 +12,14 @@ from collections.abc import Sequence
 
 from codemode.artifacts import MemoryArtifactTable
 from codemode.store.records import (
+    ApprovalRecord,
+    AuditRecord,
     FileInfo,
     LibraryFunction,
     MemoryRecord,
     Quota,
     SessionRecord,
+    check_approval_decision,
     check_quota,
     index_text,
     new_memory_id,
@@ -41,6 +45,8 @@ class MemoryStore(MemoryArtifactTable):
         self._files: dict[tuple[str, str], tuple[FileInfo, bytes]] = {}
         self._functions: dict[tuple[str, str], list[LibraryFunction]] = {}
         self._memories: dict[str, dict[str, MemoryRecord]] = {}
+        self._approvals: dict[str, ApprovalRecord] = {}
+        self._audit: list[AuditRecord] = []
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -257,6 +263,77 @@ class MemoryStore(MemoryArtifactTable):
     def memory_profiles(self) -> list[str]:
         with self._lock:
             return sorted(p for p, table in self._memories.items() if table)
+
+    # -- approvals ----------------------------------------------------------------------
+
+    def save_approval(self, record: ApprovalRecord) -> None:
+        """Keeps a copy (its `args` through JSON, as the other stores keep them)."""
+        kept = dataclasses.replace(
+            record, args=json.loads(json.dumps(record.args)), state=bytes(record.state)
+        )
+        with self._lock:
+            self._approvals[record.id] = kept
+
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        with self._lock:
+            return self._approvals.get(approval_id)
+
+    def decide_approval(self, approval_id: str, status: str) -> ApprovalRecord | None:
+        check_approval_decision(status)
+        with self._lock:
+            record = self._approvals.get(approval_id)
+            if record is None or record.status != "pending":
+                return None
+            record = dataclasses.replace(record, status=status, decided=time.time())
+            self._approvals[approval_id] = record
+        return record
+
+    def list_approvals(
+        self, *, status: str | None = "pending", session: str | None = None
+    ) -> list[ApprovalRecord]:
+        with self._lock:
+            found = [
+                dataclasses.replace(r, state=b"")
+                for r in self._approvals.values()
+                if (status is None or r.status == status)
+                and (session is None or r.session == session)
+            ]
+        return sorted(found, key=lambda r: (r.created, r.id))
+
+    def expire_approvals(self, older_than: float) -> int:
+        with self._lock:
+            stale = [k for k, r in self._approvals.items() if r.created < older_than]
+            for key in stale:
+                del self._approvals[key]
+        return len(stale)
+
+    # -- audit --------------------------------------------------------------------------
+
+    def add_audit(self, record: AuditRecord) -> None:
+        kept = dataclasses.replace(
+            record, tool_calls=tuple(json.loads(json.dumps(list(record.tool_calls))))
+        )
+        with self._lock:
+            self._audit.append(kept)
+
+    def list_audit(
+        self,
+        *,
+        session: str | None = None,
+        since: float | None = None,
+        scope: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRecord]:
+        with self._lock:
+            found = [
+                r
+                for r in self._audit
+                if (session is None or r.session == session)
+                and (since is None or r.time >= since)
+                and (scope is None or r.scope == scope)
+            ]
+        found.sort(key=lambda r: r.time)
+        return found if limit is None else found[max(len(found) - limit, 0) :]
 
     def close(self) -> None:
         pass

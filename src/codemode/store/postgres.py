@@ -27,18 +27,28 @@ from codemode.artifacts import ArtifactInfo
 from codemode.errors import ConfigError
 from codemode.store import mask_password
 from codemode.store.records import (
+    APPROVAL_COLUMNS,
+    AUDIT_COLUMNS,
     FUNCTION_COLUMNS,
+    ApprovalRecord,
+    AuditRecord,
     FileInfo,
     LibraryFunction,
     MemoryRecord,
     Quota,
     SessionRecord,
+    approval_from_row,
+    approval_to_row,
+    audit_from_row,
+    audit_to_row,
+    check_approval_decision,
     check_quota,
     function_from_row,
     index_text,
     memory_from_row,
     new_memory_id,
     query_stems,
+    where_clause,
 )
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
@@ -98,6 +108,41 @@ MIGRATIONS: tuple[str, ...] = (
     # 3: the programs of a session (where library.save finds its definitions)
     """
     ALTER TABLE sessions ADD COLUMN programs jsonb NOT NULL DEFAULT '[]';
+    """,
+    # 4: approvals (paused programs) and the audit log; JSON kept as text, key order and all
+    """
+    CREATE TABLE approvals (
+        id text COLLATE "C" PRIMARY KEY,
+        created double precision NOT NULL,
+        scope text COLLATE "C" NOT NULL,
+        session text COLLATE "C",
+        tool text NOT NULL,
+        args text NOT NULL,
+        state bytea NOT NULL,
+        context text NOT NULL,
+        status text NOT NULL,
+        decided double precision
+    );
+    CREATE INDEX approvals_status ON approvals (status, created);
+    CREATE INDEX approvals_session ON approvals (session);
+    CREATE TABLE audit (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text COLLATE "C" NOT NULL UNIQUE,
+        time double precision NOT NULL,
+        scope text COLLATE "C" NOT NULL,
+        session text COLLATE "C",
+        kind text NOT NULL,
+        code text NOT NULL,
+        status text NOT NULL,
+        duration_ms double precision NOT NULL,
+        tokens bigint NOT NULL,
+        tool_calls text NOT NULL,
+        error_type text,
+        error_message text,
+        approval_id text
+    );
+    CREATE INDEX audit_time ON audit (time);
+    CREATE INDEX audit_session ON audit (session, time);
     """,
 )
 """Schema changes, in order; version N is the first N applied."""
@@ -501,6 +546,76 @@ class PostgresStore:
     def memory_profiles(self) -> list[str]:
         return [r[0] for r in self._all("SELECT DISTINCT profile FROM memories ORDER BY 1")]
 
+    # -- approvals ----------------------------------------------------------------------
+
+    _APPROVAL_COLUMNS = ", ".join(APPROVAL_COLUMNS)
+    _LISTED_APPROVAL = ", ".join("''::bytea" if c == "state" else c for c in APPROVAL_COLUMNS)
+
+    def save_approval(self, record: ApprovalRecord) -> None:
+        self._change(
+            f"INSERT INTO approvals ({self._APPROVAL_COLUMNS}) VALUES ({_marks(APPROVAL_COLUMNS)})",
+            approval_to_row(record),
+        )
+
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        row = self._one(
+            f"SELECT {self._APPROVAL_COLUMNS} FROM approvals WHERE id = %s", (approval_id,)
+        )
+        return approval_from_row(row) if row else None
+
+    def decide_approval(self, approval_id: str, status: str) -> ApprovalRecord | None:
+        """One conditional UPDATE: a concurrent decider waits for the row, then finds it
+        no longer pending."""
+        check_approval_decision(status)
+        with self._write() as db:
+            row = db.execute(
+                "UPDATE approvals SET status = %s, decided = %s WHERE id = %s "
+                f"AND status = 'pending' RETURNING {self._APPROVAL_COLUMNS}",
+                (status, time.time(), approval_id),
+            ).fetchone()
+        return approval_from_row(row) if row else None
+
+    def list_approvals(
+        self, *, status: str | None = "pending", session: str | None = None
+    ) -> list[ApprovalRecord]:
+        where, parameters = where_clause(("status = %s", status), ("session = %s", session))
+        rows = self._all(
+            f"SELECT {self._LISTED_APPROVAL} FROM approvals {where} ORDER BY created, id",
+            parameters,
+        )
+        return [approval_from_row(r) for r in rows]
+
+    def expire_approvals(self, older_than: float) -> int:
+        return self._change("DELETE FROM approvals WHERE created < %s", (older_than,))
+
+    # -- audit --------------------------------------------------------------------------
+
+    _AUDIT_COLUMNS = ", ".join(AUDIT_COLUMNS)
+
+    def add_audit(self, record: AuditRecord) -> None:
+        self._change(
+            f"INSERT INTO audit ({self._AUDIT_COLUMNS}) VALUES ({_marks(AUDIT_COLUMNS)})",
+            audit_to_row(record),
+        )
+
+    def list_audit(
+        self,
+        *,
+        session: str | None = None,
+        since: float | None = None,
+        scope: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRecord]:
+        where, parameters = where_clause(
+            ("session = %s", session), ("time >= %s", since), ("scope = %s", scope)
+        )
+        rows = self._all(
+            f"SELECT {self._AUDIT_COLUMNS} FROM audit {where} "
+            "ORDER BY time DESC, seq DESC LIMIT %s",
+            (*parameters, limit),
+        )
+        return [audit_from_row(r) for r in reversed(rows)]
+
 
 def _password(url: str) -> str | None:
     """The password a libpq URL carries, if any (None when it cannot be parsed)."""
@@ -523,6 +638,11 @@ def _row(cursor: psycopg.Cursor[TupleRow]) -> TupleRow:
     if row is None:
         raise RuntimeError("an aggregate query returned no row")
     return row
+
+
+def _marks(columns: Sequence[str]) -> str:
+    """One `%s` per column, comma-separated."""
+    return ", ".join("%s" for _ in columns)
 
 
 def _function(row: Any) -> LibraryFunction:

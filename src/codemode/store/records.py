@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -12,14 +13,24 @@ from codemode._search_text import STOP_WORDS, stem
 from codemode.errors import ConfigError
 
 __all__ = [
+    "APPROVAL_COLUMNS",
+    "APPROVAL_STATUSES",
+    "AUDIT_COLUMNS",
     "FUNCTION_COLUMNS",
     "MEMORY_COLUMNS",
+    "ApprovalRecord",
+    "AuditRecord",
     "FileInfo",
     "LibraryFunction",
     "MemoryRecord",
     "Quota",
     "QuotaExceeded",
     "SessionRecord",
+    "approval_from_row",
+    "approval_to_row",
+    "audit_from_row",
+    "audit_to_row",
+    "check_approval_decision",
     "check_quota",
     "function_from_row",
     "index_text",
@@ -28,6 +39,7 @@ __all__ = [
     "query_stems",
     "query_terms",
     "stems",
+    "where_clause",
 ]
 
 
@@ -44,6 +56,66 @@ class SessionRecord:
     programs: tuple[str, ...] = ()
     """The session's latest programs, oldest first (where `library.save` finds the
     definitions of functions the session holds)."""
+
+
+APPROVAL_STATUSES = ("pending", "approved", "denied")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRecord:
+    """A program paused at a tool call that needs a human's decision."""
+
+    id: str
+    """`apr_` + 24 hex digits."""
+    created: float
+    """Unix time of the pause."""
+    scope: str
+    """The `project/agent` whose program paused."""
+    session: str | None
+    """The session the program ran in (None: a stateless execution)."""
+    tool: str
+    """The qualified tool the program is waiting to call."""
+    args: dict[str, Any]
+    """The call's keyword arguments (JSON data)."""
+    state: bytes
+    """The sandbox's dump, suspended at the call (opaque)."""
+    context: str
+    """JSON the executor needs to continue (output so far, calls made, ...)."""
+    status: str = "pending"
+    """`pending`, then `approved` or `denied` once decided (see `APPROVAL_STATUSES`)."""
+    decided: float | None = None
+    """Unix time of the decision."""
+
+
+def check_approval_decision(status: str) -> None:
+    """Raise ValueError unless `status` is a decision (`approved` or `denied`)."""
+    if status not in APPROVAL_STATUSES[1:]:
+        raise ValueError(f"an approval is decided as 'approved' or 'denied', not {status!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditRecord:
+    """One execution, as the audit log keeps it."""
+
+    id: str
+    time: float
+    """Unix time the execution started."""
+    scope: str
+    session: str | None
+    kind: str
+    """`execute`, or `resume` (an approval decision continuing a paused program)."""
+    code: str
+    status: str
+    """`ok`, `error` or `approval_required`."""
+    duration_ms: float
+    tokens: int
+    """o200k tokens of what the execution returned."""
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    """`{"tool", "ok", "duration_ms", "arg_bytes"}` for each call, in order."""
+    error_type: str | None = None
+    error_message: str | None = None
+    approval_id: str | None = None
+    """The approval this execution paused at, or the one it resumed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,6 +203,35 @@ FUNCTION_COLUMNS = (
 """The columns a store selects for a `LibraryFunction`, in this order."""
 MEMORY_COLUMNS = ("id", "profile", "text", "tags", "created")
 """The columns a store selects for a `MemoryRecord`, in this order."""
+APPROVAL_COLUMNS = (
+    "id",
+    "created",
+    "scope",
+    "session",
+    "tool",
+    "args",
+    "state",
+    "context",
+    "status",
+    "decided",
+)
+"""The columns a store selects for an `ApprovalRecord`, in this order."""
+AUDIT_COLUMNS = (
+    "id",
+    "time",
+    "scope",
+    "session",
+    "kind",
+    "code",
+    "status",
+    "duration_ms",
+    "tokens",
+    "tool_calls",
+    "error_type",
+    "error_message",
+    "approval_id",
+)
+"""The columns a store selects for an `AuditRecord`, in this order."""
 
 
 def function_from_row(
@@ -149,6 +250,44 @@ def memory_from_row(
     values = dict(zip(MEMORY_COLUMNS, row, strict=True))
     values["tags"] = tuple(listed(values["tags"]))
     return MemoryRecord(**values, score=score)
+
+
+def approval_from_row(row: Sequence[Any]) -> ApprovalRecord:
+    """An approval from a row of `APPROVAL_COLUMNS` (`args` stored as JSON text)."""
+    values = dict(zip(APPROVAL_COLUMNS, row, strict=True))
+    values["args"] = json.loads(values["args"])
+    values["state"] = bytes(values["state"])
+    return ApprovalRecord(**values)
+
+
+def approval_to_row(record: ApprovalRecord) -> tuple[Any, ...]:
+    """The values of `APPROVAL_COLUMNS` a store writes for `record`."""
+    values = {c: getattr(record, c) for c in APPROVAL_COLUMNS}
+    values["args"] = json.dumps(record.args)
+    return tuple(values.values())
+
+
+def audit_from_row(row: Sequence[Any]) -> AuditRecord:
+    """An audit record from a row of `AUDIT_COLUMNS` (`tool_calls` stored as JSON text)."""
+    values = dict(zip(AUDIT_COLUMNS, row, strict=True))
+    values["tool_calls"] = tuple(json.loads(values["tool_calls"]))
+    return AuditRecord(**values)
+
+
+def audit_to_row(record: AuditRecord) -> tuple[Any, ...]:
+    """The values of `AUDIT_COLUMNS` a store writes for `record`."""
+    values = {c: getattr(record, c) for c in AUDIT_COLUMNS}
+    values["tool_calls"] = json.dumps(list(record.tool_calls))
+    return tuple(values.values())
+
+
+def where_clause(*conditions: tuple[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """A SQL `WHERE` joining with AND each (condition, parameter) whose parameter is not
+    None (an empty string when none is), and those parameters."""
+    kept = [(sql, value) for sql, value in conditions if value is not None]
+    if not kept:
+        return "", ()
+    return "WHERE " + " AND ".join(sql for sql, _ in kept), tuple(value for _, value in kept)
 
 
 def new_memory_id() -> str:

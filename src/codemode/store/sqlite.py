@@ -22,18 +22,28 @@ from typing import Any
 from codemode.artifacts import ArtifactInfo
 from codemode.errors import ConfigError
 from codemode.store.records import (
+    APPROVAL_COLUMNS,
+    AUDIT_COLUMNS,
     FUNCTION_COLUMNS,
+    ApprovalRecord,
+    AuditRecord,
     FileInfo,
     LibraryFunction,
     MemoryRecord,
     Quota,
     SessionRecord,
+    approval_from_row,
+    approval_to_row,
+    audit_from_row,
+    audit_to_row,
+    check_approval_decision,
     check_quota,
     function_from_row,
     index_text,
     memory_from_row,
     new_memory_id,
     query_stems,
+    where_clause,
 )
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -91,6 +101,41 @@ MIGRATIONS: tuple[str, ...] = (
     # 3: the programs of a session (where library.save finds its definitions)
     """
     ALTER TABLE sessions ADD COLUMN programs TEXT NOT NULL DEFAULT '[]';
+    """,
+    # 4: approvals (paused programs) and the audit log
+    """
+    CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        scope TEXT NOT NULL,
+        session TEXT,
+        tool TEXT NOT NULL,
+        args TEXT NOT NULL,
+        state BLOB NOT NULL,
+        context TEXT NOT NULL,
+        status TEXT NOT NULL,
+        decided REAL
+    );
+    CREATE INDEX approvals_status ON approvals (status, created);
+    CREATE INDEX approvals_session ON approvals (session);
+    CREATE TABLE audit (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        time REAL NOT NULL,
+        scope TEXT NOT NULL,
+        session TEXT,
+        kind TEXT NOT NULL,
+        code TEXT NOT NULL,
+        status TEXT NOT NULL,
+        duration_ms REAL NOT NULL,
+        tokens INTEGER NOT NULL,
+        tool_calls TEXT NOT NULL,
+        error_type TEXT,
+        error_message TEXT,
+        approval_id TEXT
+    );
+    CREATE INDEX audit_time ON audit (time);
+    CREATE INDEX audit_session ON audit (session, time);
     """,
 )
 """Schema changes, in order; version N is the first N applied."""
@@ -483,6 +528,78 @@ class SQLiteStore:
     def memory_profiles(self) -> list[str]:
         return [r[0] for r in self._all("SELECT DISTINCT profile FROM memories ORDER BY 1")]
 
+    # -- approvals ----------------------------------------------------------------------
+
+    _APPROVAL_COLUMNS = ", ".join(APPROVAL_COLUMNS)
+    _LISTED_APPROVAL = ", ".join("x''" if c == "state" else c for c in APPROVAL_COLUMNS)
+
+    def save_approval(self, record: ApprovalRecord) -> None:
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO approvals ({self._APPROVAL_COLUMNS}) "
+                f"VALUES ({_marks(APPROVAL_COLUMNS)})",
+                approval_to_row(record),
+            )
+
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        row = self._one(
+            f"SELECT {self._APPROVAL_COLUMNS} FROM approvals WHERE id = ?", (approval_id,)
+        )
+        return approval_from_row(row) if row else None
+
+    def decide_approval(self, approval_id: str, status: str) -> ApprovalRecord | None:
+        check_approval_decision(status)
+        with self._write() as db:
+            row = db.execute(
+                "UPDATE approvals SET status = ?, decided = ? WHERE id = ? "
+                f"AND status = 'pending' RETURNING {self._APPROVAL_COLUMNS}",
+                (status, time.time(), approval_id),
+            ).fetchone()
+        return approval_from_row(row) if row else None
+
+    def list_approvals(
+        self, *, status: str | None = "pending", session: str | None = None
+    ) -> list[ApprovalRecord]:
+        where, parameters = where_clause(("status = ?", status), ("session = ?", session))
+        rows = self._all(
+            f"SELECT {self._LISTED_APPROVAL} FROM approvals {where} ORDER BY created, id",
+            parameters,
+        )
+        return [approval_from_row(r) for r in rows]
+
+    def expire_approvals(self, older_than: float) -> int:
+        with self._write() as db:
+            return db.execute("DELETE FROM approvals WHERE created < ?", (older_than,)).rowcount
+
+    # -- audit --------------------------------------------------------------------------
+
+    _AUDIT_COLUMNS = ", ".join(AUDIT_COLUMNS)
+
+    def add_audit(self, record: AuditRecord) -> None:
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO audit ({self._AUDIT_COLUMNS}) VALUES ({_marks(AUDIT_COLUMNS)})",
+                audit_to_row(record),
+            )
+
+    def list_audit(
+        self,
+        *,
+        session: str | None = None,
+        since: float | None = None,
+        scope: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRecord]:
+        where, parameters = where_clause(
+            ("session = ?", session), ("time >= ?", since), ("scope = ?", scope)
+        )
+        rows = self._all(
+            f"SELECT {self._AUDIT_COLUMNS} FROM audit {where} "
+            "ORDER BY time DESC, rowid DESC LIMIT ?",
+            (*parameters, -1 if limit is None else limit),
+        )
+        return [audit_from_row(r) for r in reversed(rows)]
+
 
 def _function(row: Any) -> LibraryFunction:
     return function_from_row(row, json.loads)
@@ -490,6 +607,11 @@ def _function(row: Any) -> LibraryFunction:
 
 def _memory(row: Any, score: float | None = None) -> MemoryRecord:
     return memory_from_row(row, json.loads, score)
+
+
+def _marks(columns: Sequence[str]) -> str:
+    """One `?` per column, comma-separated."""
+    return ", ".join("?" for _ in columns)
 
 
 def _statements(script: str) -> list[str]:
