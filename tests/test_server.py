@@ -116,7 +116,9 @@ async def test_lists_search_and_execute_only(server: Server[Any], cm: CodeMode) 
     assert list(by_name) == ["search", "execute"]
     search, execute = by_name["search"], by_name["execute"]
     assert search.input_schema["required"] == ["query"]
-    assert execute.input_schema["required"] == ["code"]
+    # `code` runs a program; `approval_id` + `approve` continue one paused for approval.
+    assert list(execute.input_schema["properties"]) == ["code", "approval_id", "approve"]
+    assert "required" not in execute.input_schema
     assert search.annotations == ToolAnnotations(read_only_hint=True, open_world_hint=False)
     assert execute.annotations == ToolAnnotations(read_only_hint=False, open_world_hint=True)
     assert execute.description is not None

@@ -25,6 +25,8 @@ from typing import Any
 from codemode.analysis import CallSpec, accepts_extra_keywords, argument_problems
 from codemode.catalog import Catalog, Entry
 from codemode.errors import ToolError
+from codemode.policy import Decision, Policy
+from codemode.secret import Secrets
 from codemode.typegen import parameter_names
 
 __all__ = ["PAGINATE", "Bridge", "EventLoopThread", "completed", "redact"]
@@ -47,7 +49,10 @@ class Bridge:
     """Resolves and dispatches the calls programs make.
 
     `builtins` are the host functions behind codemode's sandbox globals (`search`,
-    `help`, `dir`); they run inline and are not counted as tool calls.
+    `help`, `dir`); they run inline and are not counted as tool calls. `policy` decides
+    which tool calls run, wait for approval or are refused (see `codemode.policy`).
+    Every value coming back — results, errors, log lines — has the values of `secrets`
+    scrubbed from it (see `codemode.secret`).
     """
 
     def __init__(
@@ -55,10 +60,14 @@ class Bridge:
         catalog: Catalog,
         *,
         builtins: Mapping[str, Callable[..., Any]] | None = None,
+        policy: Policy | None = None,
+        secrets: Secrets | None = None,
         max_threads: int = 32,
     ) -> None:
         self.catalog = catalog
         self.builtins = dict(builtins or {})
+        self.policy = policy if policy is not None else Policy()
+        self.secrets = secrets if secrets is not None else Secrets()
         self._threads: concurrent.futures.ThreadPoolExecutor | None = None
         self._max_threads = max_threads
         self._lock = threading.Lock()
@@ -111,6 +120,17 @@ class Bridge:
         self._refresh()
         return name in self._bindings or name == PAGINATE
 
+    def decide(self, name: str, args: tuple[Any, ...]) -> tuple[Decision, str]:
+        """The policy's decision for a call of `name` and the tool it concerns
+        (`paginate(ns.tool, ...)` concerns `ns.tool`)."""
+        self._refresh()
+        if name == PAGINATE and args and isinstance(args[0], str):
+            name = args[0]
+        binding = self._bindings.get(name)
+        if binding is None:  # not a tool: the call fails on its own
+            return "allow", name
+        return self.policy.decide(binding.entry.tool), name
+
     # -- dispatch -----------------------------------------------------------------------
 
     def start(
@@ -130,19 +150,20 @@ class Bridge:
             return self._paginate(args, kwargs, loop)
         binding = self._bindings.get(name)
         if binding is None:
-            return completed(self._builtin, name, args, kwargs)
+            return completed(lambda: self.secrets.scrub(self._builtin(name, args, kwargs)))
         try:
             arguments = self._arguments(binding, args, kwargs)
         except ToolError as exc:
             return _failed(exc)
         caller = binding.entry.caller
         qualified = binding.spec.qualified
+        scrub = self.secrets.scrub
         if binding.is_async:
             if loop is None:
                 return _failed(ToolError(f"{qualified}: no event loop to run an async tool"))
-            coro = _guarded_async(caller, arguments, qualified)
+            coro = _guarded_async(caller, arguments, qualified, scrub)
             return asyncio.run_coroutine_threadsafe(coro, loop)
-        return self._thread_pool().submit(_guarded_sync, caller, arguments, qualified)
+        return self._thread_pool().submit(_guarded_sync, caller, arguments, qualified, scrub)
 
     def _paginate(
         self,
@@ -181,7 +202,9 @@ class Bridge:
         if loop is None:
             return _failed(ToolError(f"{qualified}: no event loop to run paginate()"))
         pages = paginator(binding.entry.tool)
-        coro = _guarded_async(lambda a: pages(a, max_pages), arguments, qualified)
+        coro = _guarded_async(
+            lambda a: pages(a, max_pages), arguments, qualified, self.secrets.scrub
+        )
         return asyncio.run_coroutine_threadsafe(coro, loop)
 
     def _arguments(
@@ -236,38 +259,43 @@ def _failed(exc: BaseException) -> Future[Any]:
     return future
 
 
-def _guarded_sync(caller: Callable[..., Any], arguments: dict[str, Any], qualified: str) -> Any:
+Scrub = Callable[[Any], Any]
+
+
+def _guarded_sync(
+    caller: Callable[..., Any], arguments: dict[str, Any], qualified: str, scrub: Scrub
+) -> Any:
     try:
-        return caller(arguments)
+        return scrub(caller(arguments))
     except ToolError as exc:
-        raise _qualified(exc, qualified) from None
+        raise _qualified(exc, qualified, scrub) from None
     except Exception as exc:
-        raise _as_tool_error(exc, qualified) from None
+        raise _as_tool_error(exc, qualified, scrub) from None
 
 
 async def _guarded_async(
-    caller: Callable[..., Any], arguments: dict[str, Any], qualified: str
+    caller: Callable[..., Any], arguments: dict[str, Any], qualified: str, scrub: Scrub
 ) -> Any:
     try:
-        return await caller(arguments)
+        return scrub(await caller(arguments))
     except ToolError as exc:
-        raise _qualified(exc, qualified) from None
+        raise _qualified(exc, qualified, scrub) from None
     except Exception as exc:
-        raise _as_tool_error(exc, qualified) from None
+        raise _as_tool_error(exc, qualified, scrub) from None
 
 
-def _qualified(exc: ToolError, qualified: str) -> ToolError:
+def _qualified(exc: ToolError, qualified: str, scrub: Scrub) -> ToolError:
     return ToolError(
-        redact(exc.message),
+        scrub(redact(exc.message)),
         tool=exc.tool or qualified,
         parameter=exc.parameter,
-        logs=tuple(redact(line) for line in exc.logs),
+        logs=tuple(scrub(redact(line)) for line in exc.logs),
     )
 
 
-def _as_tool_error(exc: Exception, qualified: str) -> ToolError:
-    detail = str(exc) or type(exc).__name__
-    return ToolError(f"{qualified} failed: {type(exc).__name__}: {redact(detail)}", tool=qualified)
+def _as_tool_error(exc: Exception, qualified: str, scrub: Scrub) -> ToolError:
+    detail = scrub(redact(str(exc) or type(exc).__name__))
+    return ToolError(f"{qualified} failed: {type(exc).__name__}: {detail}", tool=qualified)
 
 
 @functools.cache  # on first use, not at import: importing codemode has no side effects

@@ -7,6 +7,10 @@ codemode stubs  [--config FILE] [NAMESPACE]
 codemode serve  [--config FILE] [--http HOST:PORT] [--session ID]
 codemode workspace ls [PREFIX] | cat PATH | rm PATH
 codemode library   ls | show NAME [--version N] | rm NAME
+codemode approve  [--config FILE] [--json] ID
+codemode deny     [--config FILE] [--json] ID
+codemode approvals [--config FILE] [--json] [--session ID]
+codemode audit    [--config FILE] [--json] [--session ID] [--since WHEN] [--limit N]
 codemode doctor [--config FILE]
 codemode demo
 ```
@@ -17,7 +21,13 @@ Without `--config`, `./codemode.toml` is used when it exists. State lives in the
 between invocations, and `serve --session` continues the same session across
 reconnections and restarts. `workspace` and `library` show and remove what programs
 saved (for the configured project and agent). Exit status: 0 when the program ran (or
-the command succeeded), 1 when it failed, 2 for a usage or configuration error.
+the command succeeded), 1 when it failed, 2 for a usage or configuration error, 3 when
+the program paused at a call that needs approval.
+
+A paused program is continued with `approve ID` (the call runs, the program goes on) or
+`deny ID` (the call raises ToolError in the program), from any process using the same
+store and configuration; `approvals` lists the programs waiting. `audit` prints every
+execution recorded in the store (`--since 2h`, `--since 2026-11-21T09:00`).
 
 `serve` runs an MCP server with two tools, `search` and `execute`, over stdio (or
 streamable HTTP with `--http`) until the client disconnects; it logs to stderr only.
@@ -36,6 +46,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from codemode.approvals import ApprovalError
+from codemode.audit import format_audit, parse_since
 from codemode.config import Config, load_config
 from codemode.core import CodeMode
 from codemode.errors import ConfigError, SourceError
@@ -113,6 +125,26 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--version", type=int, metavar="N", help="this version (default: latest)")
     library_actions.add_parser("rm", help="remove every version of a function").add_argument("name")
 
+    for verb, what in (("approve", "run the call and continue"), ("deny", "refuse the call")):
+        decide = commands.add_parser(verb, help=f"decide a paused program's call: {what}")
+        with_config(decide)
+        decide.add_argument("--json", action="store_true", help="print the result as JSON")
+        decide.add_argument("approval_id", metavar="ID", help="the approval id (apr_...)")
+
+    waiting = commands.add_parser("approvals", help="list programs waiting for approval")
+    with_config(waiting)
+    waiting.add_argument("--json", action="store_true", help="print them as JSON lines")
+    waiting.add_argument("--session", metavar="ID", help="only this session's")
+
+    audit = commands.add_parser("audit", help="print the executions recorded in the store")
+    with_config(audit)
+    audit.add_argument("--json", action="store_true", help="print records as JSON lines")
+    audit.add_argument("--session", metavar="ID", help="only this session's executions")
+    audit.add_argument(
+        "--since", metavar="WHEN", help="only since then: 30m, 2h, 7d, or an ISO date/time"
+    )
+    audit.add_argument("--limit", type=int, metavar="N", help="only the latest N")
+
     doctor = commands.add_parser("doctor", help="start every source and report its state")
     with_config(doctor)
     commands.add_parser("demo", help="code mode end to end, on bundled example tools")
@@ -167,10 +199,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _workspace(cm, args)
         if args.command == "library":
             return _library(cm, args)
+        if args.command == "audit":
+            return _audit(cm, args)
+        if args.command == "approvals":
+            return _approvals(cm, args)
         if config.servers:
             _start(cm)
         if args.command == "exec":
             return _exec(cm, args)
+        if args.command in ("approve", "deny"):
+            return _decide(cm, args)
         if args.command == "search":
             return _search(cm, args)
         if args.command == "serve":
@@ -185,11 +223,71 @@ def _exec(cm: CodeMode, args: argparse.Namespace) -> int:
         print(f"codemode: cannot read program: {exc}", file=sys.stderr)
         return 2
     result = cm.execute(code, session=args.session)  # a session is saved in the store
-    if args.json:
+    return _report(result, as_json=args.json)
+
+
+def _decide(cm: CodeMode, args: argparse.Namespace) -> int:
+    try:
+        result = cm.resume(args.approval_id, approve=args.command == "approve")
+    except ApprovalError as exc:
+        print(f"codemode: {exc}", file=sys.stderr)
+        return 2
+    return _report(result, as_json=args.json)
+
+
+def _report(result: ExecutionResult, *, as_json: bool) -> int:
+    if as_json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
         _print_result(result)
+    if result.approval_id is not None and result.pending is not None:
+        shown = json.dumps(result.pending["args"], ensure_ascii=False, default=str)
+        print(
+            f"paused: {result.pending['tool']}({shown[:500]}) needs approval.\n"
+            f"  codemode approve {result.approval_id}   # run it and continue\n"
+            f"  codemode deny {result.approval_id}      # refuse it (ToolError in the program)",
+            file=sys.stderr,
+        )
+        return 3
     return 0 if result.ok else 1
+
+
+def _approvals(cm: CodeMode, args: argparse.Namespace) -> int:
+    waiting = cm.approvals(session=args.session)
+    for a in waiting:
+        if args.json:
+            data = {
+                "id": a.id,
+                "created": a.created,
+                "session": a.session,
+                "tool": a.tool,
+                "args": a.args,
+            }
+            print(json.dumps(data, ensure_ascii=False, default=str))
+        else:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.created))
+            shown = json.dumps(a.args, ensure_ascii=False, default=str)
+            shown = shown if len(shown) <= 200 else shown[:197] + "..."
+            print(f"{a.id}  {when}  session={a.session or '-'}  {a.tool}({shown})")
+    if not waiting and not args.json:
+        print("no programs are waiting for approval")
+    return 0
+
+
+def _audit(cm: CodeMode, args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        print("codemode: --limit must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        since = parse_since(args.since, time.time()) if args.since else None
+    except ConfigError as exc:
+        print(f"codemode: {exc}", file=sys.stderr)
+        return 2
+    records = cm.store.list_audit(session=args.session, since=since, limit=args.limit)
+    text = format_audit(records, as_json=args.json)
+    if text:
+        print(text)
+    return 0
 
 
 def _print_result(result: ExecutionResult) -> None:

@@ -22,6 +22,24 @@ auth = { type = "bearer", token = "${GITHUB_TOKEN}" }
 [functions.ops]                     # namespace "ops"
 module = "mypkg.ops"                # a module, or a path to a .py file (relative to this file)
 functions = ["search_logs"]         # optional: only these (default: every public function)
+secrets = { token = "OPS_TOKEN" }   # parameter -> secret, filled in on the host, hidden
+
+[commands.git.log]                  # a command-line program as the tool git.log
+command = ["git", "log", "-n", "{count}", "--oneline"]   # argv, never a shell
+parameters = { count = { type = "integer" } }            # {placeholders} are parameters
+env = { GIT_TOKEN = "${secret:GIT_TOKEN}" }              # optional; also cwd, timeout,
+                                                         # stdin, output = "json", check
+
+[secrets]                           # credentials sources reference as ${secret:NAME}
+OPS_TOKEN = "${OPS_TOKEN}"          # programs never see them; results are scrubbed
+
+[policy]                            # allow | deny | approve | approve_run, per tool or pattern
+"github.*" = "allow"
+"github.delete_repo" = "deny"
+"fs.write_file" = "approve"         # the program pauses until `codemode approve ID`
+# Each source table also takes policy = "approve" (or a table tool -> decision) and
+# read_only = true (only tools marked read-only may run). Tools marked destructive
+# (MCP destructiveHint, HTTP DELETE) need approval unless a rule says otherwise.
 
 [limits]                            # any field of codemode.Limits
 timeout = 10
@@ -67,16 +85,40 @@ from typing import Any, Literal
 
 from codemode.artifacts import ArtifactPolicy, FileArtifacts
 from codemode.catalog import RESERVED_NAMES, check_namespace, to_identifier
+from codemode.config_sources import (
+    ENV_REF,
+    CommandConfig,
+    add_command,
+    add_functions,
+    commands_tables,
+    credential,
+    policy_table,
+    policy_value,
+    read_only_flag,
+    secrets_table,
+)
 from codemode.core import CodeMode
 from codemode.errors import ConfigError
 from codemode.limits import Limits
-from codemode.sources.functions import load_module, public_functions
+from codemode.policy import PolicyValue
 from codemode.state import check_scope_part
 from codemode.store import Quota
 
 __all__ = ["Config", "FunctionsConfig", "ServerConfig", "data_dir", "load_config"]
 
-_TOP_LEVEL = {"artifacts", "functions", "limits", "openapi", "sandbox", "servers", "store"}
+_TOP_LEVEL = {
+    "artifacts",
+    "commands",
+    "functions",
+    "limits",
+    "openapi",
+    "policy",
+    "sandbox",
+    "secrets",
+    "servers",
+    "store",
+}
+_TRUST_KEYS = {"policy", "read_only"}
 _STORE_KEYS: dict[str, type] = {
     "url": str,
     "project": str,
@@ -86,18 +128,36 @@ _STORE_KEYS: dict[str, type] = {
     "workspace_max_bytes": int,
     "workspace_max_files": int,
 }
-_FUNCTIONS_KEYS = {"module", "path", "functions", "description"}
-_OPENAPI_KEYS = {"spec", "base_url", "headers", "auth", "allowed_hosts", "timeout", "max_retries"}
+_FUNCTIONS_KEYS = {"module", "path", "functions", "description", "secrets", "policy"}
+_OPENAPI_KEYS = {
+    "spec",
+    "base_url",
+    "headers",
+    "auth",
+    "allowed_hosts",
+    "timeout",
+    "max_retries",
+    *_TRUST_KEYS,
+}
 _AUTH_KEYS: dict[str, tuple[set[str], set[str]]] = {  # type -> (required, optional)
     "bearer": ({"token"}, set()),
     "api_key": ({"name", "value"}, {"in"}),
     "basic": ({"username", "password"}, set()),
     "oauth2_client_credentials": ({"token_url", "client_id", "client_secret"}, {"scopes"}),
 }
-_SERVER_KEYS = {"command", "args", "env", "cwd", "url", "headers", "transport", "timeout"}
+_SERVER_KEYS = {
+    "command",
+    "args",
+    "env",
+    "cwd",
+    "url",
+    "headers",
+    "transport",
+    "timeout",
+    *_TRUST_KEYS,
+}
 Transport = Literal["stdio", "http", "sse"]
 _TRANSPORTS: dict[str, Transport] = {"stdio": "stdio", "http": "http", "sse": "sse"}
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SANDBOX_KEYS: dict[str, type | tuple[type, ...]] = {
     "type_check": bool,
     "max_workers": int,
@@ -114,6 +174,9 @@ class FunctionsConfig:
     functions: tuple[str, ...] | None = None
     description: str | None = None
     """What the namespace is for, in one line (default: the module docstring's first line)."""
+    secrets: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Parameter -> secret name, filled in on the host for every function that has it."""
+    policy: PolicyValue | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +195,10 @@ class ServerConfig:
     """Seconds to wait for the server to start and list its tools."""
     renamed_from: str | None = None
     """The name in the file, when it had to change to become a namespace."""
+    policy: PolicyValue | None = None
+    read_only: bool = False
+    secrets: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Environment variables its env and headers read: they are scrubbed as secrets."""
 
     def __repr__(self) -> str:
         # env, headers and args often hold credentials: never print their values.
@@ -153,6 +220,10 @@ class OpenAPIConfig:
     allowed_hosts: tuple[str, ...] | None = None
     timeout: float = 30.0
     max_retries: int = 3
+    policy: PolicyValue | None = None
+    read_only: bool = False
+    secrets: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Environment variables its headers and auth read: they are scrubbed as secrets."""
 
     def __repr__(self) -> str:
         # headers and auth hold credentials: never print their values.
@@ -202,6 +273,14 @@ class Config:
     memory_profile: str | None = None
     workspace: str | None = None
     workspace_quota: Quota = dataclasses.field(default_factory=Quota)
+    commands: tuple[CommandConfig, ...] = ()
+    policy: dict[str, str] = dataclasses.field(default_factory=dict)
+    """`[policy]`: tool or pattern -> decision."""
+    secrets: dict[str, str] = dataclasses.field(default_factory=dict)
+    """`[secrets]`, plus every `${VAR}` a source's credentials (env, headers, auth) read."""
+
+    def __repr__(self) -> str:
+        return f"Config({self.path!s}, secrets={sorted(self.secrets)})"
 
     def build(self) -> CodeMode:
         """A `CodeMode` with every configured tool registered."""
@@ -222,6 +301,8 @@ class Config:
             memory_profile=self.memory_profile,
             workspace=self.workspace,
             workspace_quota=self.workspace_quota,
+            policy=self.policy,
+            secrets=self.secrets,
         )
         base = self.path.parent if self.path else Path.cwd()
         try:
@@ -239,6 +320,8 @@ class Config:
                     headers=server.headers or None,
                     transport=server.transport,
                     connect_timeout=server.timeout,
+                    policy=server.policy,
+                    read_only=server.read_only,
                 )
             for api in self.openapi:
                 spec = api.spec
@@ -253,15 +336,13 @@ class Config:
                     allowed_hosts=api.allowed_hosts,
                     timeout=api.timeout,
                     max_retries=api.max_retries,
+                    policy=api.policy,
+                    read_only=api.read_only,
                 )
             for table in self.functions:
-                module = load_module(table.module, base_dir=base)
-                doc = (module.__doc__ or "").strip()
-                cm.add_functions(
-                    table.namespace,
-                    public_functions(module, table.functions),
-                    description=table.description or doc.split("\n\n")[0].replace("\n", " "),
-                )
+                add_functions(cm, table, base)
+            for command in self.commands:
+                add_command(cm, command, base)
         except BaseException:
             cm.close()
             raise
@@ -335,7 +416,9 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
             f"{where}: unknown table(s) {', '.join(unknown)}; "
             f"expected {', '.join(sorted(_TOP_LEVEL))}"
         )
+    secrets = secrets_table(where, _table(where, "secrets", data.get("secrets", {})), _expand)
     functions = tuple(_functions(where, data.get("functions", {})))
+    commands = commands_tables(where, _table(where, "commands", data.get("commands", {})))
     servers = tuple(
         _server(f"{where}: [servers.{name}]", name, table)
         for name, table in _table(where, "servers", data.get("servers", {})).items()
@@ -344,9 +427,14 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
         _openapi(f"{where}: [openapi.{name}]", name, table)
         for name, table in _table(where, "openapi", data.get("openapi", {})).items()
     )
+    for server in servers:
+        secrets.update(server.secrets)
+    for api in apis:
+        secrets.update(api.secrets)
     taken: dict[str, str] = {}
     for kind, namespace in [
         *(("functions", f.namespace) for f in functions),
+        *(("commands", c.namespace) for c in {c.namespace: c for c in commands}.values()),
         *(("server", s.namespace) for s in servers),
         *(("openapi", a.namespace) for a in apis),
     ]:
@@ -387,6 +475,9 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
         session_ttl=float(sandbox.get("session_ttl", 86400.0)),
         artifacts_dir=artifacts_dir,
         artifact_policy=policy,
+        commands=commands,
+        policy=policy_table(where, _table(where, "policy", data.get("policy", {}))),
+        secrets=secrets,
         **store,
     )
 
@@ -472,12 +563,17 @@ def _functions(where: str, tables: Any) -> list[FunctionsConfig]:
             not isinstance(names, list) or not all(isinstance(n, str) for n in names)
         ):
             raise ConfigError(f"{label}: 'functions' must be a list of function names")
+        bound = table.get("secrets", {})
+        if not isinstance(bound, dict) or not all(isinstance(v, str) for v in bound.values()):
+            raise ConfigError(f"{label}: 'secrets' must be a table of parameter = secret name")
         out.append(
             FunctionsConfig(
                 namespace=namespace,
                 module=module,
                 functions=tuple(names) if names is not None else None,
                 description=description,
+                secrets=dict(bound),
+                policy=policy_value(label, table.get("policy")),
             )
         )
     return out
@@ -492,7 +588,8 @@ def check_namespace_or_config_error(where: str, namespace: str) -> None:
 
 
 def _expand(label: str, value: str) -> str:
-    """Replace `${VAR}` with the environment variable's value (a missing one is an error)."""
+    """Replace `${VAR}` with the environment variable's value (a missing one is an error).
+    `${secret:NAME}` is left for `CodeMode` to fill in on the host."""
 
     def lookup(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -500,7 +597,7 @@ def _expand(label: str, value: str) -> str:
             raise ConfigError(f"{label}: environment variable {name} is not set")
         return os.environ[name]
 
-    return _ENV_REF.sub(lookup, value)
+    return ENV_REF.sub(lookup, value)
 
 
 def _strings(label: str, key: str, value: Any) -> dict[str, str]:
@@ -558,6 +655,9 @@ def _server(label: str, namespace: str, table: Any) -> ServerConfig:
         headers=_strings(label, "headers", table.get("headers", {})),
         transport=transport,
         timeout=timeout,
+        policy=policy_value(label, table.get("policy")),
+        read_only=read_only_flag(label, table.get("read_only", False)),
+        secrets=credential(table.get("env"), table.get("headers")),
     )
 
 
@@ -587,6 +687,9 @@ def _openapi(label: str, namespace: str, table: Any) -> OpenAPIConfig:
         allowed_hosts=tuple(hosts) if hosts is not None else None,
         timeout=timeout,
         max_retries=retries,
+        policy=policy_value(label, table.get("policy")),
+        read_only=read_only_flag(label, table.get("read_only", False)),
+        secrets=credential(table.get("headers"), table.get("auth")),
     )
 
 

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import inspect
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -23,24 +26,31 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 
 from codemode.analysis import Analysis, Problem, analyze
+from codemode.approvals import ApprovalError, Carry, Paused, new_approval_id
 from codemode.artifacts import ArtifactPolicy, ArtifactStore, FileArtifacts, StoreArtifacts
+from codemode.audit import audit_record
 from codemode.bridge import Bridge, EventLoopThread
 from codemode.catalog import Catalog, Source, Tool, ToolAnnotations, check_namespace
 from codemode.errors import ConfigError, SourceError
 from codemode.library import resolve as resolve_library
 from codemode.library import search_tool
 from codemode.limits import Limits
+from codemode.policy import Policy, PolicyValue, check_decision
 from codemode.prelude.imports import LIBRARY
 from codemode.results import ErrorInfo, ExecutionResult, cap_json
 from codemode.sandbox.discovery import Discovery
 from codemode.sandbox.driver import Outcome, RunControl
 from codemode.sandbox.host import ExecutionHost, store_value
 from codemode.sandbox.modules import BUILTIN_STUBS, NamespaceModules
-from codemode.sandbox.monty import MontyExecutor
+from codemode.sandbox.monty import MontyExecutor, Resume
 from codemode.search import SearchHit, SearchIndex
+from codemode.secret import Secrets
+from codemode.sources.commands import CommandSource
 from codemode.sources.functions import FunctionSource
 from codemode.state import DurableState, check_scope_part
-from codemode.store import Quota, Store, open_store
+from codemode.store import ApprovalRecord, Quota, Store, open_store
+from codemode.telemetry import ExecutionSpan, Metrics, Tracing
+from codemode.tokens import count_tokens
 from codemode.typegen import namespace_stub, tool_signature
 
 if TYPE_CHECKING:
@@ -53,6 +63,7 @@ Progress = Callable[[int, float], Awaitable[None]]
 """`progress(tool_calls_done, elapsed_seconds)`, awaited about once a second by `aexecute`."""
 
 _CLOSE_TIMEOUT = 10.0
+_APPROVAL_ID = re.compile(r"^apr_[0-9a-f]{24}$")
 
 
 class CodeMode:
@@ -80,6 +91,18 @@ class CodeMode:
             agents that name the same profile share their memories.
         workspace: The `/workspace` programs see (default `project/agent`).
         workspace_quota: Bytes and files one workspace may hold.
+        policy: Which tool calls run (`allow`), are refused (`deny`) or pause the
+            program for a person's approval (`approve`, or `approve_run` to approve a
+            tool once for the rest of a run): `{"ns.tool": "approve", "ns.*": "allow"}`
+            or a `Policy`. Tools without a rule follow their hints (destructive ones
+            need approval). See `codemode.policy`.
+        approval_ttl: Seconds a paused program waits for a decision before it is dropped.
+        audit: Record every execution in the store (`codemode audit` reads it).
+        secrets: Named credentials (`{"GITHUB_TOKEN": value}`) that sources reference as
+            `${secret:NAME}`; their values never reach a program (see `codemode.secret`).
+        tracer_provider: The OpenTelemetry provider for spans (`codemode.execute` with a
+            `codemode.tool_call` child per call); default the global one. Prometheus
+            metrics are in `cm.metrics` (served at `/metrics` by the HTTP server).
 
     Use as a context manager, or call `close()` when done, to stop the sandbox workers.
     """
@@ -98,8 +121,23 @@ class CodeMode:
         memory_profile: str | None = None,
         workspace: str | None = None,
         workspace_quota: Quota | None = None,
+        policy: Mapping[str, str] | Policy | None = None,
+        approval_ttl: float = 7 * 24 * 3600.0,
+        audit: bool = True,
+        secrets: Mapping[str, str] | Secrets | None = None,
+        tracer_provider: Any = None,
     ) -> None:
         self.limits = limits or Limits()
+        self.policy = policy if isinstance(policy, Policy) else Policy(policy)
+        self.secrets = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
+        self.approval_ttl = approval_ttl
+        self.audit = audit
+        self._next_approval_expiry = 0.0
+        self.tracing = Tracing(tracer_provider)
+        self.metrics = Metrics(
+            active_sessions=lambda: len(self.sessions()),
+            approvals_pending=lambda: len(self.store.list_approvals()),
+        )
         self._owns_store = store is None or isinstance(store, str)
         self.store: Store = open_store(store) if store is None or isinstance(store, str) else store
         self.state = DurableState(
@@ -113,9 +151,15 @@ class CodeMode:
         self.type_check = type_check
         self.catalog = Catalog()
         self._function_sources: dict[str, FunctionSource] = {}
+        self._command_sources: dict[str, CommandSource] = {}
         self._modules = NamespaceModules(self.catalog, with_stubs=type_check)
         self._discovery = Discovery(self.catalog, self._modules, self.search, self.stubs)
-        self._bridge = Bridge(self.catalog, builtins=self._discovery.functions())
+        self._bridge = Bridge(
+            self.catalog,
+            builtins=self._discovery.functions(),
+            policy=self.policy,
+            secrets=self.secrets,
+        )
         self._loop = EventLoopThread()
         self._executor = MontyExecutor(
             limits=self.limits,
@@ -146,13 +190,21 @@ class CodeMode:
         bind: Mapping[str, Any] | None = None,
         description: str | None = None,
         annotations: ToolAnnotations | None = None,
+        policy: str | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> Tool:
         """Register a Python function (sync or async) as the tool `namespace.name`.
 
         Type hints become the input schema, the docstring the description and parameter
         docs. Parameters in `bind` (or bound with `functools.partial`) are supplied by the
-        host on every call and hidden from the program.
+        host on every call and hidden from the program; `secrets` maps parameters to
+        secret names (`{"token": "GITHUB_TOKEN"}`) the same way. `policy` (`allow`,
+        `deny`, `approve`, `approve_run`) overrides what its `annotations` imply.
         """
+        if secrets:
+            bind = {**(bind or {}), **{p: self.secrets.get(n) for p, n in secrets.items()}}
+        if policy is not None:
+            check_decision(policy, f"{namespace}.{name or getattr(fn, '__name__', '?')}")
         source = self._function_sources.get(namespace)
         if source is None:
             source = FunctionSource(namespace)
@@ -161,6 +213,8 @@ class CodeMode:
         )
         self.catalog.add_source(source)  # a new source is dropped if this refuses it
         self._function_sources[namespace] = source
+        if policy is not None:
+            self.policy.set_tool(namespace, tool.name, policy)
         return tool
 
     def add_functions(
@@ -169,13 +223,75 @@ class CodeMode:
         functions: Iterable[Callable[..., Any]],
         *,
         description: str | None = None,
+        policy: PolicyValue | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> list[Tool]:
         """Register several functions in one namespace; `description` says in one line
-        what the namespace is for (shown in the `execute` tool's overview)."""
-        tools = [self.add_function(fn, namespace=namespace) for fn in functions]
+        what the namespace is for (shown in the `execute` tool's overview). `policy` is
+        one decision for all of them or function name -> decision; `secrets`
+        (parameter -> secret name) fills that parameter of each function that has it."""
+        functions = list(functions)
+        self._check_policy_value(namespace, policy)
+        tools = []
+        for fn in functions:
+            name = getattr(fn, "__name__", "")
+            decision = policy.get(name) if isinstance(policy, Mapping) else policy
+            taken = {p: n for p, n in (secrets or {}).items() if _takes(fn, p)}
+            tools.append(self.add_function(fn, namespace=namespace, policy=decision, secrets=taken))
         if description is not None and namespace in self._function_sources:
             self._function_sources[namespace].description = description
         return tools
+
+    def add_command(
+        self,
+        namespace: str,
+        name: str,
+        command: Sequence[str],
+        *,
+        description: str = "",
+        parameters: Mapping[str, Mapping[str, Any]] | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        timeout: float = 60.0,
+        stdin: bool = False,
+        output: Literal["text", "json"] = "text",
+        check: bool = True,
+        annotations: ToolAnnotations | None = None,
+        policy: str | None = None,
+    ) -> Tool:
+        """Register a command-line program as the tool `namespace.name`.
+
+        `command` is an argv list (never a shell); each `{placeholder}` in it is a
+        parameter (a string unless `parameters` gives its JSON Schema). The tool returns
+        `{"exit_code", "stdout", "stderr"}` (`output="json"`: stdout parsed); a non-zero
+        exit raises `ToolError` unless `check=False`. The process gets a minimal
+        environment plus `env`; `${secret:NAME}` in `env` or `command` is filled in on
+        the host. See `codemode.sources.commands.CommandSource.add` for every option.
+        """
+        if policy is not None:
+            check_decision(policy, f"{namespace}.{name}")
+        source = self._command_sources.get(namespace)
+        if source is None:
+            self._check_new_namespace(namespace)
+            source = CommandSource(namespace)
+        tool = source.add(
+            name,
+            [self.secrets.expand(part) for part in command],
+            description=description,
+            parameters=parameters,
+            env=self.secrets.expand_all(env),
+            cwd=cwd,
+            timeout=timeout,
+            stdin=stdin,
+            output=output,
+            check=check,
+            annotations=annotations,
+        )
+        self.catalog.add_source(source)
+        self._command_sources[namespace] = source
+        if policy is not None:
+            self.policy.set_tool(namespace, tool.name, policy)
+        return tool
 
     def namespace_description(self, namespace: str) -> str:
         """One line about a namespace (an MCP server's instructions, a module's docstring)."""
@@ -203,6 +319,8 @@ class CodeMode:
         headers: Mapping[str, str] | None = None,
         transport: Literal["stdio", "http", "sse"] | None = None,
         connect_timeout: float = 30.0,
+        policy: PolicyValue | None = None,
+        read_only: bool = False,
     ) -> MCPSource:
         """Put an upstream MCP server's tools in namespace `name`.
 
@@ -211,23 +329,29 @@ class CodeMode:
         started in parallel by `start()` (or on first use); one that fails is reported in
         `source_status()` and does not block the others. `env` and `headers` stay on the
         host: programs can never read them.
+
+        `policy` is one decision for all its tools or a mapping of tool name ->
+        decision; `read_only=True` refuses every tool the server does not mark
+        read-only. Tools marked destructive need approval unless a policy says otherwise.
         """
+        self._check_policy_value(name, policy)
         from codemode.sources.mcp import MCPSource  # the MCP SDK loads only when used
 
         source = MCPSource(
             name,
             command=command,
             args=args,
-            env=env,
+            env=self.secrets.expand_all(env),
             cwd=cwd,
             url=url,
-            headers=headers,
+            headers=self.secrets.expand_all(headers),
             transport=transport,
             loop=self._loop,
             connect_timeout=connect_timeout,
             on_change=self._source_changed,
         )
         self.add_source(source)
+        self.policy.set_source(name, policy, read_only=read_only)
         return source
 
     def add_openapi(
@@ -242,6 +366,8 @@ class CodeMode:
         timeout: float = 30.0,
         max_retries: int = 3,
         include: Callable[[Tool], bool] | None = None,
+        policy: PolicyValue | None = None,
+        read_only: bool = False,
     ) -> OpenAPISource:
         """Put every operation of an OpenAPI document (3.0, 3.1 or Swagger 2.0; JSON or
         YAML; a path, an URL or a parsed dict) in namespace `name`, one tool each.
@@ -251,14 +377,20 @@ class CodeMode:
         `ApiKeyAuth`, `BasicAuth`, `OAuth2ClientCredentials`) are applied on the host:
         no program can read them, and they are redacted from anything it receives.
         Idempotent requests are retried on 429 and 5xx, honouring Retry-After.
+
+        `policy` and `read_only` as in `add_mcp`: `read_only=True` refuses every
+        operation but GET, HEAD and OPTIONS; DELETE operations need approval by default.
         """
+        self._check_policy_value(name, policy)
         from codemode.sources.openapi import OpenAPISource
 
+        for i, value in enumerate(auth.secrets() if auth is not None else ()):
+            self.secrets.add(f"{name.upper()}_AUTH{i or ''}", value)
         source = OpenAPISource(
             name,
             spec=spec,
             base_url=base_url,
-            headers=headers,
+            headers=self.secrets.expand_all(headers),
             auth=auth,
             allowed_hosts=allowed_hosts,
             timeout=timeout,
@@ -266,12 +398,31 @@ class CodeMode:
             include=include,
         )
         self.add_source(source)
+        self.policy.set_source(name, policy, read_only=read_only)
         return source
+
+    @staticmethod
+    def _check_policy_value(namespace: str, policy: PolicyValue | None) -> None:
+        """Refuse a bad policy before its source is registered."""
+        if isinstance(policy, Mapping):
+            for tool, value in policy.items():
+                check_decision(value, f"{namespace}.{tool}")
+        elif policy is not None:
+            check_decision(policy, f"namespace {namespace!r}")
+
+    def add_secret(self, name: str, value: str | None = None, *, env: str | None = None) -> None:
+        """Add the secret `name` (`value`, else the environment variable `env`, default
+        `name`), for sources to reference as `${secret:NAME}`."""
+        self.secrets.add(name, value, env=env)
 
     def _check_new_namespace(self, namespace: str) -> None:
         check_namespace(namespace)
         taken = {s.namespace for s in (*self.catalog.sources, *self._pending, *self._failed)}
-        if namespace in taken or namespace in self._function_sources:
+        if (
+            namespace in taken
+            or namespace in self._function_sources
+            or namespace in self._command_sources
+        ):
             raise ConfigError(f"namespace {namespace!r} is already registered")
 
     def _source_changed(self, source: Source) -> None:
@@ -378,18 +529,24 @@ class CodeMode:
 
         With `session`, variables and functions persist for the next execution with the
         same id (until it is idle for `session_ttl`); sessions are isolated from each other.
+
+        A program that reaches a call needing approval stops there: the result has
+        `status == "approval_required"`, an `approval_id` and the `pending` call;
+        `resume(approval_id, approve=...)` continues it.
         """
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         self._check_open()
-        self._ensure_started()
-        analysis = self._analyze(code)
-        if analysis.problems:
-            return _rejected(analysis.problems, started, session)
-        host = self._host(code, session)
-        outcome = self._executor.run(
-            code, analysis, host, session_id=session, loop=self._async_loop(analysis)
-        )
-        return self._result(outcome, started, host)
+        with self.tracing.execution(code, session) as span:
+            self._ensure_started()
+            analysis = self._analyze(code)
+            result = self._refuse_early(analysis, started, session)
+            if result is None:
+                host = self._host(code, session)
+                outcome = self._executor.run(
+                    code, analysis, host, session_id=session, loop=self._async_loop(analysis)
+                )
+                result = self._result(outcome, started, host)
+            return self._finish(result, code=code, started=wall, span=span)
 
     async def aexecute(
         self, code: str, *, session: str | None = None, progress: Progress | None = None
@@ -400,36 +557,174 @@ class CodeMode:
         the program runs. Cancelling the awaiting task stops the program: it is
         interrupted at its next tool call, or its worker is stopped if it keeps computing.
         """
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
+        self._check_open()
+        with self.tracing.execution(code, session) as span:
+            if self._pending:
+                await anyio.to_thread.run_sync(self._ensure_started)
+            analysis = await anyio.to_thread.run_sync(self._analyze, code)
+            result = self._refuse_early(analysis, started, session)
+            if result is None:
+                host = self._host(code, session)
+                outcome = await self._run_async(code, analysis, host, progress, started)
+                result = self._result(outcome, started, host)
+            return self._finish(result, code=code, started=wall, span=span)
+
+    def resume(self, approval_id: str, *, approve: bool = True) -> ExecutionResult:
+        """Decide a paused program's pending call and continue the program.
+
+        Approved, the call runs and the program goes on (it may pause again at a later
+        call: a new `approval_id`). Denied, the call raises `ToolError("denied: ...")`
+        inside the program, which may catch it. Calls made before the pause are not
+        made again. Works in any process using the same store, with the same project,
+        agent and tools. Raises `ApprovalError` for an unknown, expired or decided
+        approval, or one this `CodeMode` cannot continue (the decision is then not
+        taken, so another can).
+        """
+        started, wall = time.perf_counter(), time.time()
+        self._check_open()
+        self._ensure_started()
+        record, carry, analysis = self._claim(approval_id, approve)
+        with self.tracing.execution(carry.code, record.session, kind="resume") as span:
+            host = self._host(carry.code, record.session, execution=carry.execution)
+            outcome = self._executor.run(
+                carry.code,
+                analysis,
+                host,
+                session_id=record.session,
+                loop=self._async_loop(analysis),
+                resume=Resume(state=record.state, carry=carry, approved=approve),
+            )
+            return self._finish(
+                self._result(outcome, started, host),
+                code=carry.code,
+                started=wall,
+                span=span,
+                kind="resume",
+                approval_id=approval_id,
+                earlier=len(carry.calls),
+            )
+
+    async def aresume(
+        self, approval_id: str, *, approve: bool = True, progress: Progress | None = None
+    ) -> ExecutionResult:
+        """`resume` for async callers (async tools run on the caller's event loop)."""
+        started, wall = time.perf_counter(), time.time()
         self._check_open()
         if self._pending:
             await anyio.to_thread.run_sync(self._ensure_started)
-        analysis = await anyio.to_thread.run_sync(self._analyze, code)
+        record, carry, analysis = await anyio.to_thread.run_sync(self._claim, approval_id, approve)
+        with self.tracing.execution(carry.code, record.session, kind="resume") as span:
+            host = self._host(carry.code, record.session, execution=carry.execution)
+            resume = Resume(state=record.state, carry=carry, approved=approve)
+            outcome = await self._run_async(carry.code, analysis, host, progress, started, resume)
+            return self._finish(
+                self._result(outcome, started, host),
+                code=carry.code,
+                started=wall,
+                span=span,
+                kind="resume",
+                approval_id=approval_id,
+                earlier=len(carry.calls),
+            )
+
+    def approvals(self, *, session: str | None = None) -> list[ApprovalRecord]:
+        """Programs waiting for a decision (of one session, or all), oldest first."""
+        return self.store.list_approvals(session=session)
+
+    def _claim(self, approval_id: str, approve: bool) -> tuple[ApprovalRecord, Carry, Analysis]:
+        """Check that this `CodeMode` can continue the paused program, then take the
+        decision on it (exactly one caller anywhere wins). Nothing is decided when a
+        check fails."""
+        if not isinstance(approval_id, str) or not _APPROVAL_ID.match(approval_id):
+            raise ApprovalError(f"{approval_id!r} is not an approval id (apr_ + 24 hex digits)")
+        found = self.store.get_approval(approval_id)
+        if found is None:
+            raise ApprovalError(f"no approval {approval_id} (unknown, or expired)")
+        if found.status != "pending":
+            raise ApprovalError(f"approval {approval_id} was already decided ({found.status})")
+        if found.scope != self.state.scope:
+            raise ApprovalError(
+                f"approval {approval_id} belongs to project/agent {found.scope!r}; continue "
+                f"it with a CodeMode of that project and agent (this one is "
+                f"{self.state.scope!r})"
+            )
+        carry = Carry.from_json(found.context)
+        analysis = self._analyze(carry.code)
         if analysis.problems:
-            return _rejected(analysis.problems, started, session)
+            raise ApprovalError(
+                f"approval {approval_id} cannot continue here: its program no longer fits "
+                f"the registered tools ({analysis.problems[0].message}); register the tools "
+                "it was written for"
+            )
+        record = self.store.decide_approval(approval_id, "approved" if approve else "denied")
+        if record is None:
+            raise ApprovalError(f"approval {approval_id} was already decided (just now, elsewhere)")
+        return record, carry, analysis
+
+    async def _run_async(
+        self,
+        code: str,
+        analysis: Analysis,
+        host: ExecutionHost,
+        progress: Progress | None,
+        started: float,
+        resume: Resume | None = None,
+    ) -> Outcome:
         loop = asyncio.get_running_loop()
         control = RunControl()
-        host = self._host(code, session)
 
         async def run() -> Outcome:
             return await anyio.to_thread.run_sync(
                 lambda: self._executor.run(
-                    code, analysis, host, session_id=session, loop=loop, control=control
+                    code,
+                    analysis,
+                    host,
+                    session_id=host.session,
+                    loop=loop,
+                    control=control,
+                    resume=resume,
                 ),
                 abandon_on_cancel=True,
             )
 
         try:
             if progress is None:
-                outcome = await run()
-            else:
-                outcome = await _with_progress(run, control, progress, started)
+                return await run()
+            return await _with_progress(run, control, progress, started)
         except BaseException:
             control.cancel()  # the caller went away (cancellation): stop the program too
             raise
-        return self._result(outcome, started, host)
 
-    def _host(self, code: str, session: str | None) -> ExecutionHost:
+    def _refuse_early(
+        self, analysis: Analysis, started: float, session: str | None
+    ) -> ExecutionResult | None:
+        """The result for a program that must not run: its calls are wrong, or its
+        session waits for a decision on a paused program."""
+        if analysis.problems:
+            return _rejected(analysis.problems, started, session)
+        if session is None:
+            return None
+        waiting = self.store.list_approvals(session=session)
+        if not waiting:
+            return None
+        first = waiting[0]
+        error = ErrorInfo(
+            type="ApprovalPending",
+            message=f"session {session!r} has a program paused at a call to {first.tool} "
+            f"waiting for approval ({first.id}); it continues once that call is approved "
+            "or denied, and the session runs nothing else meanwhile",
+        )
+        return ExecutionResult(
+            ok=False,
+            error=error,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            session=session,
+        )
+
+    def _host(
+        self, code: str, session: str | None, *, execution: str | None = None
+    ) -> ExecutionHost:
         def programs() -> list[str]:
             earlier = self._executor.programs(session) if session is not None else []
             return [*earlier, code]
@@ -442,6 +737,7 @@ class CodeMode:
             state=self.state,
             programs=programs,
             run_test=self._run_test,
+            execution=execution,
         )
 
     def _analyze(self, code: str) -> Analysis:
@@ -468,7 +764,10 @@ class CodeMode:
 
     def _result(self, outcome: Outcome, started: float, host: ExecutionHost) -> ExecutionResult:
         value, cut = self._fit_result(outcome.value, host)
-        session = host.session
+        approval_id = pending = None
+        if outcome.paused is not None:
+            approval_id = self._save_pause(outcome.paused, host)
+            pending = {"tool": outcome.paused.tool, "args": outcome.paused.args}
         return ExecutionResult(
             ok=outcome.ok,
             result=value,
@@ -477,8 +776,63 @@ class CodeMode:
             tool_calls=tuple(outcome.tool_calls),
             duration_ms=(time.perf_counter() - started) * 1000,
             truncated=outcome.truncated or cut,
-            session=session,
+            session=host.session,
+            approval_id=approval_id,
+            pending=pending,
         )
+
+    def _save_pause(self, paused: Paused, host: ExecutionHost) -> str:
+        """Keep a paused program in the store; returns its approval id."""
+        now = time.time()
+        if now >= self._next_approval_expiry:
+            self._next_approval_expiry = now + 60.0
+            self.store.expire_approvals(now - self.approval_ttl)
+        paused.carry.execution = host.execution
+        record = ApprovalRecord(
+            id=new_approval_id(),
+            created=now,
+            scope=self.state.scope,
+            session=host.session,
+            tool=paused.tool,
+            args=paused.args,
+            state=paused.state,
+            context=paused.carry.to_json(),
+        )
+        self.store.save_approval(record)
+        return record.id
+
+    def _finish(
+        self,
+        result: ExecutionResult,
+        *,
+        code: str,
+        started: float,
+        span: ExecutionSpan,
+        kind: str = "execute",
+        approval_id: str | None = None,
+        earlier: int = 0,
+    ) -> ExecutionResult:
+        """Count the result's tokens and record the execution (audit, metrics, span)
+        before returning it. A resumed run's result lists the calls made before its
+        pause too; the records count only the `earlier:` calls made now."""
+        result = dataclasses.replace(result, tokens=count_tokens(result.to_dict()))
+        part = result
+        if earlier:
+            part = dataclasses.replace(result, tool_calls=result.tool_calls[earlier:])
+        if self.audit:
+            self.store.add_audit(
+                audit_record(
+                    part,
+                    code=code,
+                    scope=self.state.scope,
+                    started=started,
+                    kind=kind,
+                    approval_id=approval_id,
+                )
+            )
+        self.metrics.observe(part)
+        span.finish(part)
+        return result
 
     def _fit_result(self, value: Any, host: ExecutionHost) -> tuple[Any, bool]:
         """The result as returned: as is when it fits `Limits.result_bytes`, else kept as
@@ -654,3 +1008,11 @@ async def _with_progress(
         group.cancel_scope.cancel()
     assert outcome is not None
     return outcome
+
+
+def _takes(fn: Callable[..., Any], parameter: str) -> bool:
+    """Whether `fn` has a parameter named `parameter`."""
+    try:
+        return parameter in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False

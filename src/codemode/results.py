@@ -22,7 +22,7 @@ __all__ = [
     "cap_text",
 ]
 
-Status = Literal["ok", "error"]
+Status = Literal["ok", "error", "approval_required"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +67,10 @@ class ToolCall:
     """False when the call raised `ToolError` in the program."""
     logs: tuple[str, ...] = ()
     """Log lines the tool's source sent during the call (capped; see `cap_logs`)."""
+    arg_bytes: int = 0
+    """Size of the call's arguments as JSON (what the audit log keeps of them)."""
+    started: float = 0.0
+    """Unix time the call left the sandbox."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (`logs` only when there are some)."""
@@ -100,12 +104,21 @@ class ExecutionResult:
     """True when stdout or the result was shortened to fit its limit."""
     session: str | None = None
     """The session id the execution ran in, if any."""
+    approval_id: str | None = None
+    """Set when the program paused at a call that needs approval: pass it to
+    `CodeMode.resume` (or `codemode approve|deny ID`)."""
+    pending: dict[str, Any] | None = None
+    """The call waiting for approval: `{"tool": "ns.name", "args": {...}}`."""
+    tokens: int = 0
+    """o200k tokens of what this result returns to the model (its JSON form)."""
     extra: dict[str, Any] = field(default_factory=dict)
-    """Additional fields later layers add (artifacts, token counts, ...)."""
+    """Additional fields later layers add (artifacts, ...)."""
 
     @property
     def status(self) -> Status:
-        """`"ok"` or `"error"`."""
+        """`"ok"`, `"error"`, or `"approval_required"` (paused; see `approval_id`)."""
+        if self.approval_id is not None:
+            return "approval_required"
         return "ok" if self.ok else "error"
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,6 +135,11 @@ class ExecutionResult:
         }
         if self.session is not None:
             data["session"] = self.session
+        if self.approval_id is not None:
+            data["approval_id"] = self.approval_id
+            data["pending"] = self.pending
+        if self.tokens:
+            data["tokens"] = self.tokens
         data.update(self.extra)
         return data
 

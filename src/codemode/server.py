@@ -21,7 +21,7 @@ import json
 import mimetypes
 import re
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
@@ -38,6 +38,12 @@ from mcp_types import (
     BlobResourceContents,
     CallToolRequestParams,
     CallToolResult,
+    ClientCapabilities,
+    ElicitationCapability,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
+    InputRequiredResult,
     ListResourcesResult,
     ListResourceTemplatesResult,
     ListToolsResult,
@@ -55,10 +61,12 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from codemode import __version__
+from codemode.approvals import ApprovalError
 from codemode.artifacts import ARTIFACT_URI
 from codemode.catalog import Tool as CatalogTool
 from codemode.core import CodeMode
 from codemode.results import ExecutionResult
+from codemode.telemetry import metrics_endpoint
 from codemode.typegen import tool_stub
 
 __all__ = [
@@ -101,9 +109,25 @@ _EXECUTE_OUTPUT_SCHEMA: dict[str, Any] = {
         "result": {},
         "stdout": {"type": "string"},
         "error": {"type": ["object", "null"]},
+        "status": {"enum": ["ok", "error", "approval_required"]},
+        "approval_id": {"type": "string"},
+        "pending": {"type": "object"},
     },
     "required": ["ok"],
 }
+_APPROVAL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "approve": {
+            "type": "boolean",
+            "title": "Allow this call",
+            "description": "Yes runs the call and the program continues; no makes the call "
+            "fail inside the program.",
+        }
+    },
+    "required": ["approve"],
+}
+_ELICIT = ClientCapabilities(elicitation=ElicitationCapability())
 
 
 @dataclass(frozen=True)
@@ -169,6 +193,8 @@ async def serve_http(
     """Serve streamable HTTP on `host:port` at `path` until cancelled (or SIGINT/SIGTERM).
 
     On localhost the SDK also checks `Host`/`Origin` headers against DNS rebinding.
+    `GET /metrics` answers with Prometheus metrics (executions, errors by type, tool
+    latency histograms, active sessions, pending approvals).
     """
     import uvicorn  # imported here: only HTTP serving needs it
 
@@ -176,7 +202,7 @@ async def serve_http(
         streamable_http_path=path, host=host
     )
     config = uvicorn.Config(
-        _end_session_on_delete(app, cm),
+        metrics_endpoint(_end_session_on_delete(app, cm), cm.metrics),
         host=host,
         port=port,
         log_level="warning",
@@ -259,13 +285,28 @@ class _Handlers:
             self._tools = (version, _tool_definitions(self._cm))
         return ListToolsResult(tools=self._tools[1])
 
-    async def call_tool(self, ctx: _Context, params: CallToolRequestParams) -> CallToolResult:
+    async def call_tool(
+        self, ctx: _Context, params: CallToolRequestParams
+    ) -> CallToolResult | InputRequiredResult:
         """Dispatch to `search` or `execute`; bad arguments come back as a tool error the
         model can correct, an unknown tool as a protocol error."""
         args = params.arguments or {}
+        if params.name == "execute" and params.input_responses and params.request_state:
+            # The client's answer to the approval question of an earlier round.
+            answer = params.input_responses.get("approval")
+            approve = _decision(answer) if isinstance(answer, ElicitResult) else None
+            return await self._answered(ctx, params.request_state, approve)
         if params.name == "execute":
-            if (problem := _check_args(args, {"code": str}, required=("code",))) is not None:
+            kinds = {"code": str, "approval_id": str, "approve": bool}
+            problem = _check_args(args, kinds, required=())
+            if problem is None and "approval_id" in args and "approve" not in args:
+                problem = "execute: pass approve=true or approve=false with approval_id"
+            if problem is None and "approval_id" not in args and "code" not in args:
+                problem = "missing required argument 'code'"
+            if problem is not None:
                 return _tool_error(problem)
+            if "approval_id" in args:
+                return await self._decide(ctx, args["approval_id"], args["approve"])
             return await self._execute(ctx, args["code"])
         if params.name == "search":
             problem = _check_args(args, {"query": str, "limit": int}, required=("query",))
@@ -277,22 +318,68 @@ class _Handlers:
             return await anyio.to_thread.run_sync(self._search, args["query"], limit)
         raise MCPError(INVALID_PARAMS, f"unknown tool {params.name!r}; tools: search, execute")
 
-    async def _execute(self, ctx: _Context, code: str) -> CallToolResult:
-        async def progress(calls: int, elapsed: float) -> None:
-            # A no-op unless the request carried a progress token. Best effort: a client
-            # that went away must not fail the program (its cancellation stops it).
-            message = f"{calls} tool call{'' if calls == 1 else 's'}, {elapsed:.1f} s"
-            with suppress(Exception):
-                await ctx.session.report_progress(elapsed, None, message)
-
+    async def _execute(self, ctx: _Context, code: str) -> CallToolResult | InputRequiredResult:
         # Cancellation (notifications/cancelled, or the client going away) cancels this
         # task; aexecute then stops the program.
-        result = await self._cm.aexecute(code, session=self._session(ctx), progress=progress)
-        return CallToolResult(
-            content=[TextContent(text=render_result(result))],
-            structured_content=result.to_dict(),
-            is_error=not result.ok,
+        result = await self._cm.aexecute(code, session=self._session(ctx), progress=_progress(ctx))
+        return await self._ask_user(ctx, result)
+
+    async def _decide(
+        self, ctx: _Context, approval_id: str, approve: bool
+    ) -> CallToolResult | InputRequiredResult:
+        """`execute(approval_id=..., approve=...)`: continue a paused program."""
+        try:
+            result = await self._cm.aresume(approval_id, approve=approve, progress=_progress(ctx))
+        except ApprovalError as exc:
+            return _tool_error(str(exc))
+        return await self._ask_user(ctx, result)
+
+    async def _answered(
+        self, ctx: _Context, approval_id: str, approve: bool | None
+    ) -> CallToolResult | InputRequiredResult:
+        """The user answered (or dismissed) the approval question of an earlier round."""
+        if approve is not None:
+            return await self._decide(ctx, approval_id, approve)
+        record = await anyio.to_thread.run_sync(self._cm.store.get_approval, approval_id)
+        if record is None or record.status != "pending":
+            return _tool_error(f"approval {approval_id} is no longer pending")
+        paused = ExecutionResult(
+            ok=False,
+            session=record.session,
+            approval_id=record.id,
+            pending={"tool": record.tool, "args": record.args},
         )
+        return _call_result(paused)
+
+    async def _ask_user(
+        self, ctx: _Context, result: ExecutionResult
+    ) -> CallToolResult | InputRequiredResult:
+        """While the program waits for approval and the client can ask its user
+        (elicitation), ask, and continue it with the answer. A user who dismisses the
+        question leaves it pending: the result says how to decide it later.
+
+        Clients of the 2026 protocol are asked in the call's answer (an input-required
+        result they answer by calling again); older ones by a request during the call."""
+        while result.approval_id is not None and ctx.session.check_client_capability(_ELICIT):
+            if not ctx.session.can_send_request:
+                question = ElicitRequest(
+                    params=ElicitRequestFormParams(
+                        message=_approval_question(result), requested_schema=_APPROVAL_SCHEMA
+                    )
+                )
+                return InputRequiredResult(
+                    input_requests={"approval": question}, request_state=result.approval_id
+                )
+            approve = await _elicit_decision(ctx, result)
+            if approve is None:
+                break
+            try:
+                result = await self._cm.aresume(
+                    result.approval_id, approve=approve, progress=_progress(ctx)
+                )
+            except ApprovalError:
+                break  # decided elsewhere meanwhile (CLI, another replica)
+        return _call_result(result)
 
     def _search(self, query: str, limit: int) -> CallToolResult:
         total = len(self._cm.tools())
@@ -471,6 +558,58 @@ def _artifact_mime(kind: str) -> str:
     return "text/plain" if kind == "str" else "application/json"
 
 
+def _progress(ctx: _Context) -> Callable[[int, float], Awaitable[None]]:
+    async def progress(calls: int, elapsed: float) -> None:
+        # A no-op unless the request carried a progress token. Best effort: a client
+        # that went away must not fail the program (its cancellation stops it).
+        message = f"{calls} tool call{'' if calls == 1 else 's'}, {elapsed:.1f} s"
+        with suppress(Exception):
+            await ctx.session.report_progress(elapsed, None, message)
+
+    return progress
+
+
+def _approval_question(result: ExecutionResult) -> str:
+    pending = result.pending or {}
+    shown = json.dumps(pending.get("args"), ensure_ascii=False, default=str)
+    if len(shown) > 2000:
+        shown = shown[:2000] + " …"
+    return (
+        f"A program wants to call {pending.get('tool')} with {shown}. Allow this call? "
+        f"(approval {result.approval_id})"
+    )
+
+
+async def _elicit_decision(ctx: _Context, result: ExecutionResult) -> bool | None:
+    """Ask the client's user whether the paused call may run: True, False, or None when
+    the question was dismissed (or could not be asked)."""
+    try:
+        reply = await ctx.session.elicit_form(
+            _approval_question(result), _APPROVAL_SCHEMA, related_request_id=ctx.request_id
+        )
+    except Exception:
+        return None
+    return _decision(reply)
+
+
+def _decision(reply: ElicitResult) -> bool | None:
+    """Accepted with approve=true: True; declined (or approve=false): False; dismissed:
+    None (the call stays pending)."""
+    if reply.action == "accept":
+        return (reply.content or {}).get("approve") is True
+    if reply.action == "decline":
+        return False
+    return None
+
+
+def _call_result(result: ExecutionResult) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(text=render_result(result))],
+        structured_content=result.to_dict(),
+        is_error=result.status == "error",
+    )
+
+
 def _session_of(ctx: _Context) -> str | None:
     """The codemode session of the MCP session this request belongs to."""
     if ctx.request is None:
@@ -541,8 +680,14 @@ def _tool_definitions(cm: CodeMode) -> list[Tool]:
         description=execute_description(cm),
         input_schema={
             "type": "object",
-            "properties": {"code": {"type": "string", "description": "the Python program"}},
-            "required": ["code"],
+            "properties": {
+                "code": {"type": "string", "description": "the Python program"},
+                "approval_id": {
+                    "type": "string",
+                    "description": "continue a program paused for approval (with approve)",
+                },
+                "approve": {"type": "boolean", "description": "the user's decision"},
+            },
         },
         output_schema=_EXECUTE_OUTPUT_SCHEMA,
         annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
@@ -563,6 +708,9 @@ def execute_description(cm: CodeMode) -> str:
         "- Sandbox: no filesystem, network or environment variables. "
         "`await asyncio.gather(ns.a(...), ns.b(...))` runs calls concurrently. "
         "A failing call raises ToolError (`except ToolError:`).\n"
+        "- Some calls need the user's approval: the program pauses there "
+        "(status approval_required); ask the user, then `execute(approval_id=..., "
+        "approve=...)` continues it. A refused call raises ToolError.\n"
         f"- Limits per run: {limits.timeout:g} s, {limits.tool_calls} tool calls.\n"
         "- Variables and functions persist to later runs in the same session.\n"
         '- Discover: the `search` tool, or `search("...")` in a program; '
@@ -650,6 +798,13 @@ def render_result(result: ExecutionResult) -> str:
         err = result.error
         where = f" (line {err.line})" if err.line else ""
         parts.append(f"{err.type}{where}: {err.message}")
+    if result.approval_id is not None and result.pending is not None:
+        shown = json.dumps(result.pending["args"], ensure_ascii=False, default=str)
+        parts.append(
+            f"paused before {result.pending['tool']}({shown[:1000]}): it needs the user's "
+            f"approval. Ask them; then call execute(approval_id={result.approval_id!r}, "
+            "approve=true or false)"
+        )
     return "\n".join(parts)
 
 

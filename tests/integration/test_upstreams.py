@@ -74,7 +74,9 @@ def gateway(upstreams: Upstreams, git_repo: Path, memory_file: Path) -> Iterator
     `time` and `memory` are reserved sandbox names (a module, a future global), so those
     servers are mounted as `clock` and `kg` (knowledge graph).
     """
-    cm = CodeMode(limits=LIMITS)
+    # The filesystem server marks its writes destructive, so by default they would wait
+    # for approval (tested below); these tests are about the gateway, not approvals.
+    cm = CodeMode(limits=LIMITS, policy={"fs.*": "allow"})
     cm.add_mcp("fs", **upstreams.filesystem(git_repo).kwargs())
     cm.add_mcp("clock", **upstreams.time().kwargs())
     cm.add_mcp("kg", **upstreams.memory(memory_file).kwargs())
@@ -318,7 +320,7 @@ def test_upstream_killed_while_idle_reconnects_transparently(
     """kill -9 of a server between calls: the next call restarts it and succeeds, and the
     program's session state is untouched."""
     with CodeMode(limits=LIMITS) as cm:
-        cm.add_mcp("fs", **upstreams.filesystem(allowed_dir).kwargs())
+        cm.add_mcp("fs", **upstreams.filesystem(allowed_dir).kwargs(), policy="allow")
         cm.start()
         note = str(allowed_dir / "one.txt")
         ran(
@@ -383,3 +385,40 @@ def test_everything_over_streamable_http(upstreams: Upstreams, tmp_path: Path) -
             cm.execute('[everything.echo(message="over http"), everything.get_sum(a=1, b=2)]')
         )
         assert result == ["Echo: over http", "The sum of 1 and 2 is 3."]
+
+
+def test_destructive_tool_of_a_real_server_waits_for_approval(
+    upstreams: Upstreams, allowed_dir: Path
+) -> None:
+    """The filesystem server marks write_file destructive: by default the program pauses
+    at it; approved, the file is written and the program goes on; denied, nothing is
+    written and the program handles the ToolError."""
+    target = allowed_dir / "approved.txt"
+    code = program(
+        "listed = fs.list_directory(path=$d)\n"
+        "try:\n"
+        '    fs.write_file(path=$p, content="written")\n'
+        '    outcome = "written"\n'
+        "except ToolError as e:\n"
+        "    outcome = str(e)\n"
+        "outcome",
+        d=str(allowed_dir),
+        p=str(target),
+    )
+    with CodeMode(limits=LIMITS, store="memory://") as cm:
+        cm.add_mcp("fs", **upstreams.filesystem(allowed_dir).kwargs())
+        paused = cm.execute(code)
+        assert paused.status == "approval_required", paused
+        assert paused.pending == {
+            "tool": "fs.write_file",
+            "args": {"path": str(target), "content": "written"},
+        }
+        assert [c.tool for c in paused.tool_calls] == ["fs.list_directory"]
+        assert not target.exists()
+        assert ran(cm.resume(paused.approval_id, approve=True)) == "written"
+        assert target.read_text() == "written"
+
+        target.unlink()
+        paused = cm.execute(code)
+        assert ran(cm.resume(paused.approval_id, approve=False)).startswith("denied")
+        assert not target.exists()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any, Final, Protocol
 import pydantic_monty as pm
 
 from codemode.analysis import Analysis
+from codemode.approvals import Carry, Paused, settled_to_json
 from codemode.catalog import Logged
 from codemode.errors import ToolError
 from codemode.limits import Limits
@@ -82,6 +84,11 @@ class Host(Protocol):
         """What answers the program's file operations (None: it has no files)."""
         ...
 
+    def decide(self, name: str, args: tuple[Any, ...]) -> tuple[str, str]:
+        """The policy for a tool call: (`allow`|`deny`|`approve`|`approve_run`, the
+        tool it concerns — `paginate(ns.tool)` concerns `ns.tool`)."""
+        ...
+
 
 @dataclass(kw_only=True)
 class Outcome:
@@ -93,6 +100,8 @@ class Outcome:
     truncated: bool = False
     error: ErrorInfo | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
+    paused: Paused | None = None
+    """Set when the program stopped at a call that needs approval."""
 
 
 class RunControl:
@@ -133,6 +142,17 @@ class _Call:
     started: float
     is_tool: bool
     deadline: float
+    arg_bytes: int = 0
+    wall: float = 0.0
+
+
+class _Pause(Exception):
+    """Unwinds the driver loop at a call that needs approval."""
+
+    def __init__(self, snap: pm.FunctionSnapshot, tool: str) -> None:
+        super().__init__(tool)
+        self.snap = snap
+        self.tool = tool
 
 
 class Run:
@@ -149,6 +169,8 @@ class Run:
         loop: asyncio.AbstractEventLoop | None,
         deadline: float,
         out: OutputBuffer,
+        carry: Carry | None = None,
+        approved: bool | None = None,
     ) -> None:
         self.limits = limits
         self.watchdog = watchdog
@@ -173,6 +195,22 @@ class Run:
         self._wake: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._grace_watch: Watch | None = None
         self._flood = max(self.limits.stdout_bytes * _FLOOD_FACTOR, 8 * 1024 * 1024)
+        # Approvals: tools approved for the rest of the run, answers of concurrent calls
+        # settled while pausing, and (when continuing a paused run) the call decided.
+        self.approved_run: set[str] = set()
+        self.early: dict[int, pm.ExternalSettledResult] = {}
+        self.resume_call: int | None = None
+        self.approved = approved
+        if carry is not None:
+            self.calls = list(carry.calls)
+            self.started = carry.started
+            self.approved_run = set(carry.approved_run)
+            self.early = {cid: _settled(r) for cid, r in carry.settled.items()}
+            self.tool_errors = {
+                message: ToolError(message, tool=e.get("tool"), parameter=e.get("parameter"))
+                for message, e in carry.tool_errors.items()
+            }
+            self.resume_call = carry.call_id
 
     def outcome(self, *, error: ErrorInfo | None = None, value: Any = None) -> Outcome:
         truncated = self.out.truncated
@@ -211,8 +249,14 @@ class Run:
             )
 
     def execute(
-        self, live: pm.MontySession, *, imported: set[str], stateful: bool = False
+        self,
+        live: pm.MontySession,
+        *,
+        imported: set[str],
+        stateful: bool = False,
+        snapshot: bytes | None = None,
     ) -> Outcome:
+        """Run the program on `live` (or continue it from a paused run's `snapshot`)."""
         pid = self.pid = live.worker_pid
         if pid is not None:
             self.watch = self.watchdog.watch(pid, self.deadline + KILL_GRACE)
@@ -220,15 +264,18 @@ class Run:
                 self.cancelled = False
                 self.cancel()
         try:
-            checked, unchecked, names = self._setup(imported, stateful=stateful)
-            if checked:
-                live.feed_run(checked, print_callback=self._print)
-            if unchecked:
-                # Polyfill sources are not written for the checker; the stubs declare
-                # the names they bind.
-                live.feed_run(unchecked, print_callback=self._print, skip_type_check=True)
-            imported.update(names)
-            value = self._drive(live)
+            if snapshot is None:
+                checked, unchecked, names = self._setup(imported, stateful=stateful)
+                if checked:
+                    live.feed_run(checked, print_callback=self._print)
+                if unchecked:
+                    # Polyfill sources are not written for the checker; the stubs declare
+                    # the names they bind.
+                    live.feed_run(unchecked, print_callback=self._print, skip_type_check=True)
+                imported.update(names)
+            value = self._drive(live, snapshot)
+        except _Pause as pause:
+            return self._pause(pause)
         except pm.MontyCrashedError as exc:
             self.worker_lost = True
             return self.outcome(error=self._crash_error(exc))
@@ -280,17 +327,22 @@ class Run:
 
     # -- the driver loop ------------------------------------------------------------------
 
-    def _drive(self, live: pm.MontySession) -> Any:
-        # Stubs declare tools as plain functions, so the checker would refuse `await` on
-        # them; programs that await tool calls keep the static call check only.
+    def _drive(self, live: pm.MontySession, snapshot: bytes | None = None) -> Any:
         filesystem = self.host.filesystem
-        snap: pm.SyncSnapshot = live.feed_start(
-            self.analysis.code or self.code,
-            print_callback=self._print,
-            skip_type_check=bool(self.analysis.concurrent),
-            os=filesystem,
-            cwd=WORKSPACE_ROOT if filesystem is not None else None,
-        )
+        snap: pm.SyncSnapshot
+        if snapshot is not None:
+            # The dump carries its cwd; the call it stopped at is announced again.
+            snap = live.load_snapshot(snapshot, print_callback=self._print, os=filesystem)
+        else:
+            # Stubs declare tools as plain functions, so the checker would refuse `await`
+            # on them; programs that await tool calls keep the static call check only.
+            snap = live.feed_start(
+                self.analysis.code or self.code,
+                print_callback=self._print,
+                skip_type_check=bool(self.analysis.concurrent),
+                os=filesystem,
+                cwd=WORKSPACE_ROOT if filesystem is not None else None,
+            )
         while True:
             if isinstance(snap, pm.MontyComplete):
                 return snap.output
@@ -316,13 +368,19 @@ class Run:
             return snap.resume(self._interrupt())
         if is_tool:
             self.started += 1
+            refusal = self._check_policy(snap, name)
+            if refusal is not None:
+                return snap.resume(refusal)
         now = time.monotonic()
+        kwargs = dict(snap.kwargs)
         call = _Call(
             name=name,
-            future=self.host.start(name, snap.args, dict(snap.kwargs), self.loop),
+            future=self.host.start(name, snap.args, kwargs, self.loop),
             started=now,
             is_tool=is_tool,
             deadline=min(now + self.limits.tool_timeout, self.deadline),
+            arg_bytes=_json_size(kwargs) if is_tool else 0,
+            wall=time.time(),
         )
         position = snap.position
         if is_tool and (position.start, position.end) in self.analysis.concurrent:
@@ -330,9 +388,84 @@ class Run:
             return snap.resume({"future": ...})
         return snap.resume(self._settle(call, wait=True))
 
+    # -- policy and approvals -------------------------------------------------------------
+
+    def _check_policy(
+        self, snap: pm.FunctionSnapshot, name: str
+    ) -> pm.ExternalSettledResult | None:
+        """None when the call may go ahead; else the refusal the program receives.
+        Raises `_Pause` at a call that needs approval."""
+        decision, tool = self.host.decide(name, snap.args)
+        if self.resume_call is not None and snap.call_id == self.resume_call:
+            self.resume_call = None  # the call a person just decided
+            if not self.approved:
+                message = f"denied: a person declined this call to {tool}"
+                return self._refuse(tool, snap, message)
+            if decision == "approve_run":
+                self.approved_run.add(tool)
+            return None
+        if decision == "allow" or (decision == "approve_run" and tool in self.approved_run):
+            return None
+        if decision == "deny":
+            return self._refuse(tool, snap, f"{tool} is not allowed here (policy: deny)")
+        # Calls already running concurrently finish first; their answers are kept.
+        for cid, call in list(self.pending.items()):
+            self.early[cid] = self._settle(call, wait=True)
+            del self.pending[cid]
+        if self.abort_error is not None:
+            return self._interrupt()
+        self.started -= 1  # counted again when it is made
+        raise _Pause(snap, tool)
+
+    def _refuse(
+        self, tool: str, snap: pm.FunctionSnapshot, message: str
+    ) -> pm.ExternalSettledResult:
+        """Refuse the call to `tool` (recorded as a failed call): a `ToolError` in the
+        program."""
+        size = _json_size(dict(snap.kwargs))
+        self.calls.append(
+            ToolCall(tool=tool, duration_ms=0.0, ok=False, arg_bytes=size, started=time.time())
+        )
+        err = ToolError(message, tool=tool)
+        self.tool_errors[err.message] = err
+        return {"exc_type": TOOL_ERROR_BASE, "message": err.message}
+
+    def _pause(self, pause: _Pause) -> Outcome:
+        snap = pause.snap
+        try:
+            state = snap.dump()
+        except pm.MontyError as exc:
+            self.worker_lost = True
+            return self.outcome(
+                error=ErrorInfo(
+                    type="LimitExceeded",
+                    limit="memory",
+                    message=f"the program could not be paused for approval ({exc}); "
+                    "it holds too much in memory",
+                )
+            )
+        carry = Carry(
+            code=self.code,
+            call_id=snap.call_id,
+            stdout=self.out.getvalue(),
+            calls=list(self.calls),
+            started=self.started,
+            approved_run=sorted(self.approved_run),
+            settled={cid: settled_to_json(dict(r)) for cid, r in self.early.items()},
+            tool_errors={
+                m: {"tool": e.tool, "parameter": e.parameter} for m, e in self.tool_errors.items()
+            },
+        )
+        paused = Paused(state=state, tool=pause.tool, args=_plain_args(snap), carry=carry)
+        outcome = self.outcome()
+        return dataclasses.replace(outcome, ok=False, paused=paused)
+
     def _settle_some(self, call_ids: list[int]) -> dict[int, pm.ExternalSettledResult]:
-        calls = {cid: self.pending[cid] for cid in call_ids if cid in self.pending}
         results: dict[int, pm.ExternalSettledResult] = {}
+        for cid in call_ids:
+            if cid in self.early:
+                results[cid] = self.early.pop(cid)
+        calls = {cid: self.pending[cid] for cid in call_ids if cid in self.pending}
         if self.abort_error is None and calls:
             timeout = min(c.deadline for c in calls.values()) - time.monotonic()
             concurrent.futures.wait(
@@ -404,7 +537,16 @@ class Run:
     def _record(self, call: _Call, *, ok: bool, logs: tuple[str, ...] = ()) -> None:
         duration = (time.monotonic() - call.started) * 1000
         kept = self.log_budget.take(logs) if logs else ()
-        self.calls.append(ToolCall(tool=call.name, duration_ms=duration, ok=ok, logs=kept))
+        self.calls.append(
+            ToolCall(
+                tool=call.name,
+                duration_ms=duration,
+                ok=ok,
+                logs=kept,
+                arg_bytes=call.arg_bytes,
+                started=call.wall,
+            )
+        )
 
     def _interrupt(self) -> pm.ExternalSettledResult:
         # KeyboardInterrupt is not caught by `except Exception:`, so the program unwinds
@@ -489,3 +631,23 @@ class Run:
                 column=column,
             )
         return ErrorInfo(type=kind, message=message, line=line, column=column)
+
+
+def _json_size(value: Any) -> int:
+    try:
+        return len(json.dumps(value, ensure_ascii=False, default=repr))
+    except (TypeError, ValueError):
+        return len(repr(value))
+
+
+def _plain_args(snap: pm.FunctionSnapshot) -> dict[str, Any]:
+    """The paused call's arguments as JSON data (positional ones by index)."""
+    args: dict[str, Any] = {str(i): a for i, a in enumerate(snap.args)}
+    args.update(snap.kwargs)
+    return dict(json.loads(json.dumps(plain(args), ensure_ascii=False, default=repr)))
+
+
+def _settled(result: dict[str, Any]) -> pm.ExternalSettledResult:
+    if "return_value" in result:
+        return {"return_value": result["return_value"]}
+    return {"exc_type": result.get("exc_type", "RuntimeError"), "message": result["message"]}

@@ -92,6 +92,7 @@ class ExecutionHost:
         state: DurableState | None = None,
         programs: Callable[[], Sequence[str]] = list,
         run_test: TestRunner | None = None,
+        execution: str | None = None,
     ) -> None:
         self._bridge = bridge
         self._store = store
@@ -100,6 +101,7 @@ class ExecutionHost:
         self._state = state
         self._programs = programs
         self._run_test = run_test
+        self._execution = execution
 
     @functools.cached_property
     def memory(self) -> MemoryFunctions:
@@ -125,13 +127,18 @@ class ExecutionHost:
             raise RuntimeError(f"{what} is not available here (no store)")
         return self._state
 
-    @functools.cached_property
+    @property
     def execution(self) -> str:
         """This execution's id (made when first needed: most executions never are)."""
-        return secrets.token_hex(8)
+        if self._execution is None:
+            self._execution = secrets.token_hex(8)
+        return self._execution
 
     def is_tool(self, name: str) -> bool:
         return self._bridge.is_tool(name)
+
+    def decide(self, name: str, args: tuple[Any, ...]) -> tuple[str, str]:
+        return self._bridge.decide(name, args)
 
     def start(
         self,

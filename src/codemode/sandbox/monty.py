@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 import pydantic_monty as pm
 
 from codemode.analysis import Analysis
+from codemode.approvals import Carry
 from codemode.limits import Limits
 from codemode.results import ErrorInfo, OutputBuffer
 from codemode.sandbox.driver import KILL_GRACE, Host, Outcome, Run, RunControl
 from codemode.sandbox.watchdog import Watchdog
 from codemode.store import Store
 
-__all__ = ["MontyExecutor"]
+__all__ = ["MontyExecutor", "Resume"]
 
 _KEPT_PROGRAMS = 50
 _KEPT_PROGRAM_CHARS = 1_000_000
@@ -48,6 +49,15 @@ class _Abort(Exception):
     def __init__(self, error: ErrorInfo):
         super().__init__(error.message)
         self.error = error
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume:
+    """Continue a paused run from its dump, with a person's decision on its call."""
+
+    state: bytes
+    carry: Carry
+    approved: bool
 
 
 @dataclass(kw_only=True)
@@ -285,10 +295,16 @@ class MontyExecutor:
         session_id: str | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
         control: RunControl | None = None,
+        resume: Resume | None = None,
     ) -> Outcome:
-        """Run one program to completion (or to its first error) and report the outcome."""
+        """Run one program to completion (or to its first error, or to a call that needs
+        approval) and report the outcome. With `resume`, continue a paused run instead."""
         deadline = time.monotonic() + self.limits.timeout
         out = OutputBuffer(self.limits.stdout_bytes)
+        carry = resume.carry if resume is not None else None
+        if carry is not None:
+            out.write(carry.stdout)
+        snapshot = resume.state if resume is not None else None
         run = Run(
             limits=self.limits,
             watchdog=self._watchdog,
@@ -298,6 +314,8 @@ class MontyExecutor:
             loop=loop,
             deadline=deadline,
             out=out,
+            carry=carry,
+            approved=resume.approved if resume is not None else None,
         )
         if control is not None:
             control.attach(run)
@@ -307,7 +325,7 @@ class MontyExecutor:
             except _Abort as abort:
                 return run.outcome(error=abort.error)
             try:
-                return run.execute(live, imported=set())
+                return run.execute(live, imported=set(), snapshot=snapshot)
             finally:
                 _exit(live)
         self._expire()
@@ -315,7 +333,13 @@ class MontyExecutor:
         with session.lock:
             session.last_used = time.monotonic()
             try:
-                self._sync_with_store(session)
+                if carry is not None:
+                    # The paused run's dump holds the session's state: it replaces
+                    # whatever this process held.
+                    self._forget(session)
+                    session.imported.update(carry.imported)
+                else:
+                    self._sync_with_store(session)
                 if session.live is None:
                     self._cool_down(keep=session)
                     session.live = self._checkout()
@@ -335,7 +359,14 @@ class MontyExecutor:
                         "it starts empty",
                     )
                 )
-            outcome = run.execute(session.live, imported=session.imported, stateful=True)
+            outcome = run.execute(
+                session.live, imported=session.imported, stateful=True, snapshot=snapshot
+            )
+            if outcome.paused is not None:
+                # The worker is stopped mid-program; the dump in the approval carries it.
+                outcome.paused.carry.imported = sorted(session.imported)
+                self._forget(session)
+                return outcome
             _keep_program(session.programs, code)
             if run.worker_lost:
                 # The worker died and took the session's state with it (the result says
