@@ -309,6 +309,30 @@ def test_many_sessions_do_not_exhaust_workers() -> None:
         assert cm.execute("t.add(a=1)", session="s0").result == 1
 
 
+@pytest.mark.parametrize("store", [None, "memory://"])
+def test_more_busy_sessions_than_workers_take_turns(store: str | None) -> None:
+    """Eight threads, each driving its own session, on four workers: a session that
+    needs a worker cools an idle hot one instead of waiting for the pool (which used to
+    stall for the whole timeout, then fail)."""
+    kwargs = {"store": store} if store else {}
+    with make_codemode(Counter(), max_workers=4, limits=Limits(timeout=5), **kwargs) as cm:
+
+        def drive(n: int) -> list[int]:
+            seen = []
+            for i in range(15):
+                result = cm.execute(f"v = {i} if {i} == 0 else v + 1\nv", session=f"s{n}")
+                assert result.ok, result.error
+                seen.append(result.result)
+            return seen
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(8) as threads:
+            runs = list(threads.map(drive, range(8)))
+        elapsed = time.monotonic() - started
+    assert runs == [list(range(15))] * 8  # every session kept its own state throughout
+    assert elapsed < 4.0, f"8 x 15 session executions took {elapsed:.1f} s"
+
+
 def test_idle_sessions_expire() -> None:
     with make_codemode(Counter(), session_ttl=0.2) as cm:
         cm.execute("x = 1", session="old")

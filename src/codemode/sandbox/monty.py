@@ -5,7 +5,8 @@ One warm pool serves every execution (creating a pool costs ~9 ms; a warm checko
 
 Sessions keep a worker while hot (bounded, least recently used first out); colder ones
 are dumped to bytes and restored into a fresh worker on their next execution, so open
-sessions never exhaust the pool.
+sessions never exhaust the pool: an execution that finds every worker taken cools an idle
+hot session to free one, rather than waiting for it.
 
 With a `Store`, a session's state is saved there after every execution, before the
 result is returned: the session continues after a restart, in another process sharing
@@ -106,6 +107,11 @@ class MontyExecutor:
         self._pool_lock = threading.Lock()
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._sessions_lock = threading.Lock()
+        # Workers checked out (running a program, or held by a hot session): at most
+        # max_workers, so a checkout never waits on the pool for a worker an idle hot
+        # session could give back.
+        self._out = 0
+        self._capacity = threading.Condition()
         self._watchdog = Watchdog()
         self._monty_limits: pm.ResourceLimits = {
             "max_feed_duration_secs": limits.timeout,
@@ -204,6 +210,7 @@ class MontyExecutor:
                 self._release(old)
 
     def _checkout(self) -> pm.MontySession:
+        self._reserve()
         try:
             live = self._get_pool().checkout(
                 limits=self._monty_limits,
@@ -213,7 +220,10 @@ class MontyExecutor:
                 external_modules=self._modules,
             )
             live.__enter__()
-        except TimeoutError as exc:
+        except BaseException as exc:
+            self._give_back()
+            if not isinstance(exc, TimeoutError):
+                raise
             raise _Abort(
                 ErrorInfo(
                     type="SandboxError",
@@ -231,11 +241,72 @@ class MontyExecutor:
         session.imported.clear()
         session.saved = None
 
-    @staticmethod
-    def _release(session: _Session) -> None:
+    def _reserve(self) -> None:
+        """Take one of the `max_workers` places, cooling idle hot sessions to free one
+        while all are taken; `_Abort` when none frees up within the timeout."""
+        deadline = time.monotonic() + self.limits.timeout
+        while True:
+            with self._capacity:
+                if self._out < self.max_workers:
+                    self._out += 1
+                    return
+            if self._cool_one():
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Abort(
+                    ErrorInfo(
+                        type="SandboxError",
+                        message=f"all {self.max_workers} sandbox workers stayed busy for "
+                        f"{self.limits.timeout:g} s; try again",
+                    )
+                )
+            with self._capacity:
+                if self._out >= self.max_workers:
+                    self._capacity.wait(min(remaining, 0.05))
+
+    def _give_back(self) -> None:
+        with self._capacity:
+            self._out -= 1
+            self._capacity.notify()
+
+    def _exit(self, live: pm.MontySession) -> None:
+        """Return a worker to the pool and its place to the next checkout."""
+        try:
+            _exit(live)
+        finally:
+            self._give_back()
+
+    def _release(self, session: _Session) -> None:
         live, session.live = session.live, None
         if live is not None:
-            _exit(live)
+            self._exit(live)
+
+    def _cool_one(self) -> bool:
+        """Give back the worker of the least recently used idle hot session (its state
+        is kept: saved in the store, or dumped here). Returns whether one was freed."""
+        with self._sessions_lock:
+            hot = [s for s in self._sessions.values() if s.live is not None]
+        for victim in hot:
+            if not victim.lock.acquire(blocking=False):
+                continue
+            try:
+                if victim.live is None:
+                    continue
+                self._cool(victim)
+                return True
+            finally:
+                victim.lock.release()
+        return False
+
+    def _cool(self, victim: _Session) -> None:
+        """Dump a hot session (unless its saved state is current) and free its worker."""
+        live = victim.live
+        if live is not None:
+            # With a store the saved state is current: nothing to keep here.
+            with contextlib.suppress(pm.MontyError):
+                victim.dump = None if victim.saved is not None else live.dump()
+        self._release(victim)
 
     def _session(self, session_id: str) -> _Session:
         with self._sessions_lock:
@@ -275,12 +346,8 @@ class MontyExecutor:
                 continue
             try:
                 if victim.live is not None:
-                    # With a store the saved state is current: nothing to keep here.
-                    victim.dump = None if victim.saved is not None else victim.live.dump()
-                    self._release(victim)
+                    self._cool(victim)
                     excess -= 1
-            except pm.MontyError:
-                self._release(victim)
             finally:
                 victim.lock.release()
 
@@ -327,7 +394,7 @@ class MontyExecutor:
             try:
                 return run.execute(live, imported=set(), snapshot=snapshot)
             finally:
-                _exit(live)
+                self._exit(live)
         self._expire()
         session = self._session(session_id)
         with session.lock:
