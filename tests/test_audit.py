@@ -397,3 +397,105 @@ def test_cli_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "--since takes a duration" in capsys.readouterr().err
     assert main(["audit", "--config", path, "--limit", "0"]) == 2
     assert "--limit must be at least 1" in capsys.readouterr().err
+
+
+def test_every_execution_of_a_run_is_in_the_audit(tmp_path: Path) -> None:
+    """A run mixing everything an execution can be — ok, failed, refused before running,
+    refused while its session waits, paused, approved, denied, async, from eight threads
+    at once and from another process — has exactly one record per execution, and
+    `codemode audit --json` shows every one of them."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    db = tmp_path / "audit.db"
+    (tmp_path / "tools.py").write_text(
+        "def echo(text: str) -> str:\n"
+        '    """Echo."""\n'
+        "    return text\n\n\n"
+        "def write(text: str) -> str:\n"
+        '    """Write."""\n'
+        "    return 'wrote ' + text\n"
+    )
+    config = tmp_path / "codemode.toml"
+    config.write_text(
+        f'[functions.ops]\npath = "tools.py"\n\n[policy]\n"ops.write" = "approve"\n\n'
+        f'[store]\nurl = "sqlite:///{db}"\n'
+    )
+    from codemode.config import load_config
+
+    expected: list[str] = []  # one marker per execution, in no particular order
+    lock = threading.Lock()
+
+    def mark(tag: str) -> str:
+        with lock:
+            expected.append(tag)
+        return f"# {tag}\n"
+
+    with load_config(config).build() as cm:
+
+        def worker(n: int) -> None:
+            for i in range(20):
+                tag = f"thread-{n}-{i}"
+                kind = i % 4
+                if kind == 0:
+                    cm.execute(mark(tag) + f"ops.echo(text='{tag}')")
+                elif kind == 1:
+                    cm.execute(mark(tag) + "1/0")
+                elif kind == 2:
+                    cm.execute(mark(tag) + "ops.echo(txt='wrong keyword')")  # refused
+                else:
+                    cm.execute(mark(tag) + f"v = {i}", session=f"t{n}")
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+        async def asynchronous() -> None:
+            await asyncio.gather(*(cm.aexecute(mark(f"async-{i}") + "2 + 2") for i in range(10)))
+
+        asyncio.run(asynchronous())
+
+        approvals = []
+        for i in range(3):
+            paused = cm.execute(mark(f"pause-{i}") + "ops.write(text='x')", session=f"p{i}")
+            assert paused.status == "approval_required"
+            approvals.append(paused.approval_id or "")
+        waiting = cm.execute(mark("waiting") + "1", session="p0")
+        assert waiting.error is not None
+        assert waiting.error.type == "ApprovalPending"
+        for i, approval_id in enumerate(approvals):
+            cm.resume(approval_id, approve=i != 1)
+            expected.append(f"pause-{i}")  # the resume is a record of its own
+
+    cli = [sys.executable, "-m", "codemode.cli"]
+    other = subprocess.run(
+        [*cli, "exec", "--config", str(config), mark("other-process") + "ops.echo(text='afar')"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
+    assert other.returncode == 0, other.stderr
+
+    audit = subprocess.run(
+        [*cli, "audit", "--json", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
+    assert audit.returncode == 0, audit.stderr
+    records = [json.loads(line) for line in audit.stdout.splitlines()]
+    tags = [r["code"].split("\n", 1)[0].removeprefix("# ") for r in records]
+    assert sorted(tags) == sorted(expected)
+    assert len(records) == 8 * 20 + 10 + 3 + 1 + 3 + 1
+    statuses = {t: r["status"] for t, r in zip(tags, records, strict=True) if "thread" in t}
+    assert sorted(set(statuses.values())) == ["error", "ok"]
+    kinds = [r["kind"] for r in records if r["code"].startswith("# pause-")]
+    assert sorted(kinds) == ["execute"] * 3 + ["resume"] * 3
+    assert len({r["id"] for r in records}) == len(records)

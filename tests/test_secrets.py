@@ -304,14 +304,24 @@ env = {{ A = "${{secret:DEPLOY}}", B = "${{OTHER_TOKEN}}" }}
 [commands.sh.show]
 command = ["sh", "-c", "echo $T"]
 env = {{ T = "${{secret:DEPLOY}}" }}
+
+[commands.sh.other]
+command = ["sh", "-c", "echo $U"]
+env = {{ U = "${{OTHER_TOKEN}}" }}
 """
     )
     loaded = load_config(config)
     assert canary not in repr(loaded)
     with loaded.build() as cm:
         result = cm.execute(
-            "[fx.getenv(name='A'), fx.getenv(name='B'), sh.show()['stdout'].strip()]"
+            "[fx.getenv(name='A'), fx.getenv(name='B'), sh.show()['stdout'].strip(),"
+            " sh.other()['stdout'].strip()]"
         )
     assert result.ok, result.error
-    assert result.result == ["[REDACTED:DEPLOY]", "[REDACTED:OTHER_TOKEN]", "[REDACTED:DEPLOY]"]
+    assert result.result == [
+        "[REDACTED:DEPLOY]",
+        "[REDACTED:OTHER_TOKEN]",
+        "[REDACTED:DEPLOY]",
+        "[REDACTED:OTHER_TOKEN]",
+    ]
     assert_hidden(observable(result), canary)

@@ -418,7 +418,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
         )
     secrets = secrets_table(where, _table(where, "secrets", data.get("secrets", {})), _expand)
     functions = tuple(_functions(where, data.get("functions", {})))
-    commands = commands_tables(where, _table(where, "commands", data.get("commands", {})))
+    commands = commands_tables(where, _table(where, "commands", data.get("commands", {})), _expand)
     servers = tuple(
         _server(f"{where}: [servers.{name}]", name, table)
         for name, table in _table(where, "servers", data.get("servers", {})).items()
@@ -431,6 +431,8 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
         secrets.update(server.secrets)
     for api in apis:
         secrets.update(api.secrets)
+    for command in commands:
+        secrets.update(command.secrets)
     taken: dict[str, str] = {}
     for kind, namespace in [
         *(("functions", f.namespace) for f in functions),

@@ -65,6 +65,8 @@ class CommandConfig:
     output: Literal["text", "json"] = "text"
     check: bool = True
     policy: str | None = None
+    secrets: dict[str, str] = field(default_factory=dict)
+    """Environment variables its env reads (`${VAR}`): they are scrubbed as secrets."""
 
     def __repr__(self) -> str:
         # env holds credentials: never print its values.
@@ -127,8 +129,10 @@ def credential(*values: Any) -> dict[str, str]:
     return found
 
 
-def commands_tables(where: str, tables: Mapping[str, Any]) -> tuple[CommandConfig, ...]:
-    """`[commands.NAMESPACE.TOOL]` tables."""
+def commands_tables(
+    where: str, tables: Mapping[str, Any], expand: Callable[[str, str], str]
+) -> tuple[CommandConfig, ...]:
+    """`[commands.NAMESPACE.TOOL]` tables (`expand` reads `${VAR}` in their env)."""
     out = []
     for namespace, tools in tables.items():
         if not isinstance(tools, dict):
@@ -136,11 +140,14 @@ def commands_tables(where: str, tables: Mapping[str, Any]) -> tuple[CommandConfi
                 f"{where}: [commands.{namespace}] must hold [commands.{namespace}.TOOL] tables"
             )
         for name, table in tools.items():
-            out.append(_command(f"{where}: [commands.{namespace}.{name}]", namespace, name, table))
+            label = f"{where}: [commands.{namespace}.{name}]"
+            out.append(_command(label, namespace, name, table, expand))
     return tuple(out)
 
 
-def _command(label: str, namespace: str, name: str, table: Any) -> CommandConfig:
+def _command(
+    label: str, namespace: str, name: str, table: Any, expand: Callable[[str, str], str]
+) -> CommandConfig:
     if not isinstance(table, dict):
         raise ConfigError(f"{label} must be a table with a 'command' list")
     unknown = sorted(set(table) - _COMMAND_KEYS)
@@ -188,7 +195,8 @@ def _command(label: str, namespace: str, name: str, table: Any) -> CommandConfig
         command=tuple(str(a) for a in command),
         description=table.get("description", ""),
         parameters={k: dict(v) for k, v in parameters.items()},
-        env=dict(env),
+        env={k: expand(f"{label} env.{k}", v) for k, v in env.items()},
+        secrets=credential(env),
         cwd=table.get("cwd"),
         timeout=float(timeout),
         stdin=table.get("stdin", False),
