@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -149,6 +151,19 @@ def store_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'state.db'}"
 
 
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each kind of store in turn: a module runs its tests on all three with
+    `store_url = any_store_url` overriding the SQLite-only default."""
+    if request.param == "memory":
+        yield "memory://"
+    elif request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+    else:
+        with fresh_schema(request.getfixturevalue("postgres_server_url")) as url:
+            yield url
+
+
 @pytest.fixture
 def make(store_url: str) -> Iterator[Make]:
     """CodeModes on this test's store (closed at the end of the test)."""
@@ -163,3 +178,29 @@ def make(store_url: str) -> Iterator[Make]:
     yield factory
     for instance in made:
         instance.close()
+
+
+@contextlib.contextmanager
+def codemode_http(config: str | Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`codemode serve --http` with `config` on a free port of 127.0.0.1: yields its base
+    URL (the MCP endpoint is `/mcp`) and the process, stopped at the end."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "codemode.cli", "serve", "--config", str(config)]
+    command += ["--http", f"127.0.0.1:{port}"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    assert proc.poll() is None, "the server exited"
+                    assert time.monotonic() < deadline, "the server did not start listening"
+                    time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}", proc
+        finally:
+            proc.terminate()
+            proc.wait(10)

@@ -30,7 +30,6 @@ from codemode import CodeMode, ExecutionResult, Limits
 from codemode.approvals import ApprovalError
 from codemode.cli import main
 from codemode.store import Store, open_store
-from store.postgres_server import fresh_schema
 
 APPROVAL_ID = re.compile(r"^apr_[0-9a-f]{24}$")
 DENIED = "denied: a person declined this call to ops.write"
@@ -126,16 +125,10 @@ def ok(result: ExecutionResult) -> Any:
 # -- stores ---------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture
+def store_url(any_store_url: str) -> str:
     """Every kind of store (overrides conftest's SQLite-only one for this module)."""
-    if request.param == "memory":
-        yield "memory://"
-    elif request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'approvals.db'}"
-    else:
-        with fresh_schema(request.getfixturevalue("postgres_server_url")) as url:
-            yield url
+    return any_store_url
 
 
 Server = Callable[..., CodeMode]

@@ -19,7 +19,6 @@ from codemode.cli import main
 from codemode.errors import ConfigError
 from codemode.store import AuditRecord, open_store
 from codemode.tokens import count_tokens
-from store.postgres_server import fresh_schema
 
 Make = Callable[..., CodeMode]
 
@@ -56,16 +55,10 @@ def register(cm: CodeMode, ops: Ops | None = None) -> CodeMode:
     return cm
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture
+def store_url(any_store_url: str) -> str:
     """Every kind of store (overrides conftest's SQLite-only one for this module)."""
-    if request.param == "memory":
-        yield "memory://"
-    elif request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'audit.db'}"
-    else:
-        with fresh_schema(request.getfixturevalue("postgres_server_url")) as url:
-            yield url
+    return any_store_url
 
 
 @pytest.fixture

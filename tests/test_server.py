@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from codemode.catalog import Caller, Tool
 from codemode.cli import main
 from codemode.server import build_server, execute_description
 from codemode.tokens import count_tokens
+from conftest import codemode_http
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = str(ROOT / "examples" / "codemode.toml")
@@ -325,26 +325,8 @@ def test_serve_over_stdio() -> None:
 
 @pytest.fixture
 def http_server() -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "codemode.cli", "serve", "--config", EXAMPLE]
-    address = ["--http", f"127.0.0.1:{port}"]
-    with subprocess.Popen([*command, *address], stderr=subprocess.PIPE, text=True) as proc:
-        try:
-            deadline = time.monotonic() + 15
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    assert proc.poll() is None, "the server exited"
-                    assert time.monotonic() < deadline, "the server did not start listening"
-                    time.sleep(0.05)
-            yield f"http://127.0.0.1:{port}/mcp", proc
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with codemode_http(EXAMPLE) as (base, proc):
+        yield f"{base}/mcp", proc
 
 
 @pytest.mark.anyio

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from codemode import CodeMode
 from codemode.server import build_server
+from conftest import codemode_http
 
 PROGRAM = """
 for i in range(3):
@@ -311,26 +310,8 @@ def test_spans_for_executions_and_tool_calls(deployment: tuple[Path, Path]) -> N
 @pytest.fixture
 def http_deployment(deployment: tuple[Path, Path]) -> Iterator[tuple[str, Path]]:
     config, state = deployment
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "codemode.cli", "serve", "--config", str(config)]
-    command += ["--http", f"127.0.0.1:{port}"]
-    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as proc:
-        try:
-            deadline = time.monotonic() + 15
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    assert proc.poll() is None, "the server exited"
-                    assert time.monotonic() < deadline, "the server did not start listening"
-                    time.sleep(0.05)
-            yield f"http://127.0.0.1:{port}", state
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with codemode_http(config) as (base, _):
+        yield base, state
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
