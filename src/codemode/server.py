@@ -11,22 +11,19 @@ per `mcp-session-id` on streamable HTTP. Stateless HTTP requests (and the sessio
 2026-07-28 protocol over HTTP) run without a session. `serve(cm)` serves over stdio,
 `serve(cm, "http", port=8000)` over streamable HTTP.
 
-This module is the only place that speaks MCP SDK types; the SDK is imported here alone.
+This module holds the transports and the request handlers; `_server_tools` the text the
+model reads (instructions, tool definitions, rendered results) and `_server_resources`
+the resources. Only these three speak the MCP SDK's server-side types.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import mimetypes
-import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
-from urllib.parse import quote, unquote
 
 import anyio
 from mcp.server import Server, ServerRequestContext
@@ -35,7 +32,6 @@ from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
-    BlobResourceContents,
     CallToolRequestParams,
     CallToolResult,
     ClientCapabilities,
@@ -50,24 +46,28 @@ from mcp_types import (
     PaginatedRequestParams,
     ReadResourceRequestParams,
     ReadResourceResult,
-    Resource,
-    ResourceTemplate,
     TextContent,
-    TextResourceContents,
     Tool,
-    ToolAnnotations,
 )
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from codemode import __version__
+from codemode._server_resources import Resources
+from codemode._server_tools import (
+    APPROVAL_SCHEMA,
+    INSTRUCTIONS,
+    MAX_SEARCH_LIMIT,
+    approval_question,
+    execute_description,
+    hit_stub,
+    render_result,
+    tool_definitions,
+)
 from codemode.approvals import ApprovalError
-from codemode.artifacts import ARTIFACT_URI
-from codemode.catalog import Tool as CatalogTool
 from codemode.core import CodeMode
 from codemode.results import ExecutionResult
 from codemode.telemetry import metrics_endpoint
-from codemode.typegen import tool_stub
 
 __all__ = [
     "build_server",
@@ -78,55 +78,6 @@ __all__ = [
     "serve_stdio",
 ]
 
-STUBS_URI = "codemode://stubs"
-LIBRARY_URI = "codemode://library"
-WORKSPACE_URI = "codemode://workspace"
-PYTHON_MIME = "text/x-python"
-_MAX_LISTED = 200
-"""Library functions and workspace files listed as resources (more are readable)."""
-STUB_MIME = "text/x-python"
-
-_MAX_NAMESPACE_LINES = 30
-_NAMESPACE_TOKENS = 480  # the namespace overview's share of the 1,000-token budget
-_LINE_CHARS = 100
-# Pieces of at least one o200k token each in identifier-like text, so counting them
-# over-estimates; long letter runs count several, for rare words that split into many.
-_TOKENISH = re.compile(r"[A-Za-z]{1,4}|\d{1,3}|\S")
-_MAX_SEARCH_LIMIT = 50
-_DOC_LINES = 12  # docstring lines kept per search hit; help(ns.tool) has the rest
-
-INSTRUCTIONS = (
-    "Use `search` to find tools by what they do, then `execute` one Python program that "
-    "calls them as `namespace.tool(keyword=value)`. Loop, filter and chain calls inside the "
-    "program and print or return only what you need; variables persist between `execute` "
-    "calls in a session. Each namespace's stub is a resource, codemode://stubs/{namespace}."
-)
-
-_EXECUTE_OUTPUT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "ok": {"type": "boolean"},
-        "result": {},
-        "stdout": {"type": "string"},
-        "error": {"type": ["object", "null"]},
-        "status": {"enum": ["ok", "error", "approval_required"]},
-        "approval_id": {"type": "string"},
-        "pending": {"type": "object"},
-    },
-    "required": ["ok"],
-}
-_APPROVAL_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "approve": {
-            "type": "boolean",
-            "title": "Allow this call",
-            "description": "Yes runs the call and the program continues; no makes the call "
-            "fail inside the program.",
-        }
-    },
-    "required": ["approve"],
-}
 _ELICIT = ClientCapabilities(elicitation=ElicitationCapability())
 
 
@@ -258,6 +209,7 @@ class _Handlers:
         self._cm = cm
         self._named = session
         self._tools: tuple[int, list[Tool]] | None = None
+        self._resources = Resources(cm)
 
     @asynccontextmanager
     async def lifespan(self, _server: Server[_Connection]) -> AsyncIterator[_Connection]:
@@ -282,7 +234,7 @@ class _Handlers:
         """`search` and `execute`; rebuilt only when the catalog changes."""
         version = self._cm.catalog.version
         if self._tools is None or self._tools[0] != version:
-            self._tools = (version, _tool_definitions(self._cm))
+            self._tools = (version, tool_definitions(self._cm))
         return ListToolsResult(tools=self._tools[1])
 
     async def call_tool(
@@ -314,7 +266,7 @@ class _Handlers:
                 problem = "search: limit must be at least 1"
             if problem is not None:
                 return _tool_error(problem)
-            limit = min(int(args.get("limit", 8)), _MAX_SEARCH_LIMIT)
+            limit = min(int(args.get("limit", 8)), MAX_SEARCH_LIMIT)
             return await anyio.to_thread.run_sync(self._search, args["query"], limit)
         raise MCPError(INVALID_PARAMS, f"unknown tool {params.name!r}; tools: search, execute")
 
@@ -364,7 +316,7 @@ class _Handlers:
             if not ctx.session.can_send_request:
                 question = ElicitRequest(
                     params=ElicitRequestFormParams(
-                        message=_approval_question(result), requested_schema=_APPROVAL_SCHEMA
+                        message=approval_question(result), requested_schema=APPROVAL_SCHEMA
                     )
                 )
                 return InputRequiredResult(
@@ -389,7 +341,7 @@ class _Handlers:
         blocks = []
         for hit in hits:
             entry = self._cm.catalog.get(hit.qualified)
-            blocks.append(_hit_stub(entry.tool) if entry is not None else hit.signature)
+            blocks.append(hit_stub(entry.tool) if entry is not None else hit.signature)
         footer = f"showing {len(hits)} of {len(matches)} matching tools (catalog: {total} tools)"
         if not hits:
             footer += "; try other words, or dir(namespace) inside a program"
@@ -405,157 +357,21 @@ class _Handlers:
     async def list_resources(
         self, ctx: _Context, params: PaginatedRequestParams | None
     ) -> ListResourcesResult:
-        """`codemode://stubs` (every namespace) and one stub resource per namespace."""
-        counts = {ns: len(self._cm.tools(ns)) for ns in self._cm.namespaces()}
-        every = f"{_count(sum(counts.values()), 'tool')} in {_count(len(counts), 'namespace')}"
-        entries = [(STUBS_URI, "all stubs", every)] + [
-            (f"{STUBS_URI}/{ns}", f"{ns} stubs", _count(n, "tool")) for ns, n in counts.items()
-        ]
-        resources = [
-            Resource(uri=u, name=n, description=d, mime_type=STUB_MIME) for u, n, d in entries
-        ]
-        resources += await anyio.to_thread.run_sync(self._durable_resources)
-        session = self._session(ctx)
-        if session is not None:  # artifacts are listed to the session that made them
-            infos = await anyio.to_thread.run_sync(self._cm.artifacts.list)
-            resources += [
-                Resource(
-                    uri=f"{ARTIFACT_URI}/{i.id}",
-                    name=i.name or i.id,
-                    description=f"{i.kind}, {i.bytes} bytes",
-                    mime_type=_artifact_mime(i.kind),
-                    size=i.bytes,
-                )
-                for i in infos
-                if i.session == session
-            ]
-        return ListResourcesResult(resources=resources)
+        """Stubs, library functions, workspace files, and this session's artifacts."""
+        return await self._resources.list_resources(self._session(ctx))
 
     async def list_resource_templates(
         self, ctx: _Context, params: PaginatedRequestParams | None
     ) -> ListResourceTemplatesResult:
-        """The per-namespace stub URI, as a template."""
-        template = ResourceTemplate(
-            uri_template=STUBS_URI + "/{namespace}",
-            name="namespace stubs",
-            description="The Python stub of one namespace's tools",
-            mime_type=STUB_MIME,
-        )
-        artifact = ResourceTemplate(
-            uri_template=ARTIFACT_URI + "/{id}",
-            name="artifact",
-            description="A value too big to return from execute, by the id execute gave",
-        )
-        function = ResourceTemplate(
-            uri_template=LIBRARY_URI + "/{name}",
-            name="library function",
-            description="The source of a function saved with library.save",
-            mime_type=PYTHON_MIME,
-        )
-        file = ResourceTemplate(
-            uri_template=WORKSPACE_URI + "/{path}",
-            name="workspace file",
-            description="A file programs wrote under /workspace",
-        )
-        return ListResourceTemplatesResult(resource_templates=[template, artifact, function, file])
-
-    def _durable_resources(self) -> list[Resource]:
-        """The library's functions and the workspace's files (the first of each, capped)."""
-        state = self._cm.state
-        functions = state.store.list_functions(state.scope)[:_MAX_LISTED]
-        files = state.store.list_files(state.workspace_id)[:_MAX_LISTED]
-        return [
-            Resource(
-                uri=f"{LIBRARY_URI}/{f.name}",
-                name=f"library: {f.name}",
-                description=f"{f.signature} (version {f.version})"
-                + (f": {f.description}" if f.description else ""),
-                mime_type=PYTHON_MIME,
-            )
-            for f in functions
-        ] + [
-            Resource(
-                uri=f"{WORKSPACE_URI}/{quote(f.path)}",
-                name=f"/workspace/{f.path}",
-                size=f.size,
-                mime_type=mimetypes.guess_type(f.path)[0] or "application/octet-stream",
-            )
-            for f in files
-        ]
+        """The URI templates of stubs, artifacts, library functions and workspace files."""
+        return self._resources.list_resource_templates()
 
     async def read_resource(
         self, ctx: _Context, params: ReadResourceRequestParams
     ) -> ReadResourceResult:
-        """The stub text of one namespace, or of all of them; or an artifact."""
-        uri = str(params.uri)
-        if uri.startswith(ARTIFACT_URI + "/"):
-            return await self._read_artifact(uri)
-        if uri.startswith((LIBRARY_URI + "/", WORKSPACE_URI + "/")):
-            return await anyio.to_thread.run_sync(self._read_durable, uri)
-        namespace = uri.removeprefix(STUBS_URI + "/") if uri.startswith(STUBS_URI + "/") else None
-        if uri != STUBS_URI and namespace not in self._cm.namespaces():
-            raise MCPError(
-                INVALID_PARAMS,
-                f"unknown resource {uri!r}; stubs are at {STUBS_URI}/{{namespace}}",
-                data={"uri": uri},
-            )
-        text = await anyio.to_thread.run_sync(self._cm.stubs, namespace)
-        return ReadResourceResult(
-            contents=[TextResourceContents(uri=uri, mime_type=STUB_MIME, text=text)]
-        )
-
-    def _read_durable(self, uri: str) -> ReadResourceResult:
-        """A library function's source, or a workspace file (text, or base64 bytes)."""
-        state = self._cm.state
-        if uri.startswith(LIBRARY_URI + "/"):
-            name = uri.removeprefix(LIBRARY_URI + "/")
-            function = state.store.get_function(state.scope, name)
-            if function is None:
-                raise MCPError(INVALID_PARAMS, f"no library function at {uri!r}", data={"uri": uri})
-            return ReadResourceResult(
-                contents=[
-                    TextResourceContents(uri=uri, mime_type=PYTHON_MIME, text=function.source)
-                ]
-            )
-        path = unquote(uri.removeprefix(WORKSPACE_URI + "/"))
-        data = state.store.read_file(state.workspace_id, path)
-        if data is None:
-            raise MCPError(INVALID_PARAMS, f"no workspace file at {uri!r}", data={"uri": uri})
-        mime = mimetypes.guess_type(path)[0]
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            blob = base64.b64encode(data).decode()
-            return ReadResourceResult(
-                contents=[
-                    BlobResourceContents(
-                        uri=uri, mime_type=mime or "application/octet-stream", blob=blob
-                    )
-                ]
-            )
-        return ReadResourceResult(
-            contents=[TextResourceContents(uri=uri, mime_type=mime or "text/plain", text=text)]
-        )
-
-    async def _read_artifact(self, uri: str) -> ReadResourceResult:
-        """An artifact: a string as text/plain, any other value as its JSON."""
-        artifact_id = uri.removeprefix(ARTIFACT_URI + "/")
-        data = await anyio.to_thread.run_sync(self._cm.artifacts.get, artifact_id)
-        if data is None:
-            raise MCPError(
-                INVALID_PARAMS,
-                f"no artifact at {uri!r} (unknown or expired)",
-                data={"uri": uri},
-            )
-        kind = "str" if data.startswith(b'"') else "json"  # a JSON string, or any other value
-        text = json.loads(data) if kind == "str" else data.decode()
-        return ReadResourceResult(
-            contents=[TextResourceContents(uri=uri, mime_type=_artifact_mime(kind), text=text)]
-        )
-
-
-def _artifact_mime(kind: str) -> str:
-    return "text/plain" if kind == "str" else "application/json"
+        """The stub text of one namespace, or of all of them; or an artifact, a library
+        function or a workspace file."""
+        return await self._resources.read_resource(str(params.uri))
 
 
 def _progress(ctx: _Context) -> Callable[[int, float], Awaitable[None]]:
@@ -569,23 +385,12 @@ def _progress(ctx: _Context) -> Callable[[int, float], Awaitable[None]]:
     return progress
 
 
-def _approval_question(result: ExecutionResult) -> str:
-    pending = result.pending or {}
-    shown = json.dumps(pending.get("args"), ensure_ascii=False, default=str)
-    if len(shown) > 2000:
-        shown = shown[:2000] + " …"
-    return (
-        f"A program wants to call {pending.get('tool')} with {shown}. Allow this call? "
-        f"(approval {result.approval_id})"
-    )
-
-
 async def _elicit_decision(ctx: _Context, result: ExecutionResult) -> bool | None:
     """Ask the client's user whether the paused call may run: True, False, or None when
     the question was dismissed (or could not be asked)."""
     try:
         reply = await ctx.session.elicit_form(
-            _approval_question(result), _APPROVAL_SCHEMA, related_request_id=ctx.request_id
+            approval_question(result), APPROVAL_SCHEMA, related_request_id=ctx.request_id
         )
     except Exception:
         return None
@@ -657,168 +462,6 @@ def _end_session_on_delete(app: ASGIApp, cm: CodeMode) -> ASGIApp:
     return wrapped
 
 
-# ------------------------------------------------------------------------ tool definitions
-
-
-def _tool_definitions(cm: CodeMode) -> list[Tool]:
-    search = Tool(
-        name="search",
-        description="Find tools by what they do. Returns the best matches as Python "
-        "signatures with their docs, to call from `execute`.",
-        input_schema={
-            "type": "object",
-            "properties": {
-                "query": {"type": "string", "description": "what you want to do"},
-                "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 8},
-            },
-            "required": ["query"],
-        },
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
-    )
-    execute = Tool(
-        name="execute",
-        description=execute_description(cm),
-        input_schema={
-            "type": "object",
-            "properties": {
-                "code": {"type": "string", "description": "the Python program"},
-                "approval_id": {
-                    "type": "string",
-                    "description": "continue a program paused for approval (with approve)",
-                },
-                "approve": {"type": "boolean", "description": "the user's decision"},
-            },
-        },
-        output_schema=_EXECUTE_OUTPUT_SCHEMA,
-        annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
-    )
-    return [search, execute]
-
-
-def execute_description(cm: CodeMode) -> str:
-    """The `execute` tool's description: how programs run, the sandbox's rules and limits,
-    and an overview of the namespaces (capped, deterministic)."""
-    limits = cm.limits
-    rules = (
-        "Run one Python program against the tools below; get back what it printed and the "
-        "value of its last expression.\n"
-        "- Each namespace is a global: call `ns.tool(name=value)`, keyword arguments only.\n"
-        "- The last expression is the result; print() goes to stdout. Only what the program "
-        "prints or returns comes back, so loop, filter and aggregate inside it.\n"
-        "- Sandbox: no filesystem, network or environment variables. "
-        "`await asyncio.gather(ns.a(...), ns.b(...))` runs calls concurrently. "
-        "A failing call raises ToolError (`except ToolError:`).\n"
-        "- Some calls need the user's approval: the program pauses there "
-        "(status approval_required); ask the user, then `execute(approval_id=..., "
-        "approve=...)` continues it. A refused call raises ToolError.\n"
-        f"- Limits per run: {limits.timeout:g} s, {limits.tool_calls} tool calls.\n"
-        "- Variables and functions persist to later runs in the same session.\n"
-        '- Discover: the `search` tool, or `search("...")` in a program; '
-        "`help(ns.tool)` prints a tool's full signature and docs.\n"
-        "- Built in, no import needed:\n"
-        "  grep(pattern, text_or_lines, ignore_case=False, context=0): matching lines\n"
-        '  jq(expr, data): jq query, e.g. jq(".items[] | select(.n > 1) | .name", d)\n'
-        "  text.split(s, by=lines|paragraphs|sentences|words), text.chunk(s, size=2000), "
-        "text.truncate(s, 200), text.word_count(s), text.diff(a, b)\n"
-        "  csv.parse(s) -> typed dicts; csv.filter(rows, where=fn, col=v), csv.select, "
-        "csv.sort(rows, by), csv.group, csv.aggregate(rows, by=, total=(col, 'sum')), "
-        "csv.to_csv\n"
-        f"  artifacts.put(value) -> id, artifacts.get(id, start, stop), artifacts.list(): "
-        f"big values kept by id; results over {limits.result_bytes // 1024} KB "
-        "come back as an artifact\n"
-    )
-    return rules + "\n" + "\n".join(_namespace_overview(cm))
-
-
-def _namespace_overview(cm: CodeMode) -> list[str]:
-    """`Namespaces:` then one `name (N tools): description` line per namespace, most tools
-    first: at most 30 lines of at most 100 characters, within a fixed token budget; the
-    namespaces left out are counted."""
-    spaces = sorted(
-        ((ns, cm.tools(ns)) for ns in cm.namespaces()), key=lambda item: (-len(item[1]), item[0])
-    )
-    if not spaces:
-        return ["Namespaces: none registered yet."]
-    # Many namespaces get shorter lines (down to name and count), so the overview, and
-    # with it the tools/list answer, stays within budget whatever the catalog.
-    per_line = _NAMESPACE_TOKENS // min(len(spaces), _MAX_NAMESPACE_LINES)
-    lines = ["Namespaces:"]
-    used = 0
-    for namespace, tools in spaces[:_MAX_NAMESPACE_LINES]:
-        line = _namespace_line(namespace, tools, cm.namespace_description(namespace), per_line)
-        used += _estimate_tokens(line) + 1  # and the newline
-        if used > _NAMESPACE_TOKENS:
-            break
-        lines.append(line)
-    if len(spaces) > len(lines) - 1:
-        lines.append(f"... and {len(spaces) - len(lines) + 1} more namespaces; use search")
-    return lines
-
-
-def _namespace_line(
-    namespace: str, tools: Sequence[CatalogTool], description: str, tokens: int
-) -> str:
-    """`name (N tools): what it is for`, within `tokens` and 100 characters.
-
-    The line describes the namespace (its server's instructions, its module's docstring),
-    not its tools, so its length does not grow with the tool count: `search` finds tools.
-    """
-    head = f"{namespace} ({_count(len(tools), 'tool')})"
-    if not description:
-        return head
-    line = f"{head}: {description}"
-    while len(line) > _LINE_CHARS or _estimate_tokens(line) > tokens:
-        cut = line[: min(len(line), _LINE_CHARS) - 4].rsplit(" ", 1)[0]
-        if len(cut) <= len(head) + 2:
-            return head
-        line = cut + " ..."
-    return line
-
-
-def _estimate_tokens(text: str) -> int:
-    """An upper estimate of `text`'s length in o200k tokens (no tokenizer at run time)."""
-    return len(_TOKENISH.findall(text))
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def render_result(result: ExecutionResult) -> str:
-    """A compact text form of an execution, for clients that ignore structured content:
-    a status line, then stdout, the result as JSON, or the error."""
-    notes = [_count(len(result.tool_calls), "tool call"), f"{result.duration_ms:.0f} ms"]
-    if result.truncated:
-        notes.append("output truncated")
-    parts = [f"{result.status} ({', '.join(notes)})"]
-    if result.stdout:
-        parts.append("stdout:\n" + result.stdout.rstrip("\n"))
-    if result.ok and result.result is not None:
-        parts.append("result: " + json.dumps(result.result, ensure_ascii=False, default=str))
-    if result.error is not None:
-        err = result.error
-        where = f" (line {err.line})" if err.line else ""
-        parts.append(f"{err.type}{where}: {err.message}")
-    if result.approval_id is not None and result.pending is not None:
-        shown = json.dumps(result.pending["args"], ensure_ascii=False, default=str)
-        parts.append(
-            f"paused before {result.pending['tool']}({shown[:1000]}): it needs the user's "
-            f"approval. Ask them; then call execute(approval_id={result.approval_id!r}, "
-            "approve=true or false)"
-        )
-    return "\n".join(parts)
-
-
-def _hit_stub(tool: CatalogTool) -> str:
-    """The tool's `def`, named as programs call it, and its docstring (cut to 12 lines)."""
-    lines = tool_stub(tool, with_types=False).rstrip("\n").split("\n")
-    if lines[-1].strip() == "...":
-        lines.pop()
-    lines[0] = lines[0].replace(f"def {tool.identifier}(", f"def {tool.qualified}(", 1)
-    if len(lines) > _DOC_LINES + 2:
-        lines = [*lines[: _DOC_LINES + 1], f"    … (help({tool.qualified}) shows all)", '    """']
-    return "\n".join(lines)
-
-
 def _check_args(
     args: Mapping[str, Any], types: Mapping[str, type], *, required: Sequence[str]
 ) -> str | None:
@@ -838,7 +481,3 @@ def _check_args(
 
 def _tool_error(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(text=message)], is_error=True)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
