@@ -76,31 +76,34 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from codemode.artifacts import ArtifactPolicy, FileArtifacts
 from codemode.catalog import RESERVED_NAMES, check_namespace, to_identifier
 from codemode.config_sources import (
-    ENV_REF,
+    SERVER_KEYS,
     CommandConfig,
+    FunctionsConfig,
+    OpenAPIConfig,
+    ServerConfig,
     add_command,
     add_functions,
     commands_tables,
-    credential,
+    expand,
+    functions_tables,
+    openapi_table,
     policy_table,
-    policy_value,
-    read_only_flag,
     secrets_table,
+    section,
+    server_table,
 )
 from codemode.core import CodeMode
 from codemode.errors import ConfigError
 from codemode.limits import Limits
-from codemode.policy import PolicyValue
 from codemode.state import check_scope_part
 from codemode.store import Quota
 
@@ -118,7 +121,6 @@ _TOP_LEVEL = {
     "servers",
     "store",
 }
-_TRUST_KEYS = {"policy", "read_only"}
 _STORE_KEYS: dict[str, type] = {
     "url": str,
     "project": str,
@@ -128,126 +130,11 @@ _STORE_KEYS: dict[str, type] = {
     "workspace_max_bytes": int,
     "workspace_max_files": int,
 }
-_FUNCTIONS_KEYS = {"module", "path", "functions", "description", "secrets", "policy"}
-_OPENAPI_KEYS = {
-    "spec",
-    "base_url",
-    "headers",
-    "auth",
-    "allowed_hosts",
-    "timeout",
-    "max_retries",
-    *_TRUST_KEYS,
-}
-_AUTH_KEYS: dict[str, tuple[set[str], set[str]]] = {  # type -> (required, optional)
-    "bearer": ({"token"}, set()),
-    "api_key": ({"name", "value"}, {"in"}),
-    "basic": ({"username", "password"}, set()),
-    "oauth2_client_credentials": ({"token_url", "client_id", "client_secret"}, {"scopes"}),
-}
-_SERVER_KEYS = {
-    "command",
-    "args",
-    "env",
-    "cwd",
-    "url",
-    "headers",
-    "transport",
-    "timeout",
-    *_TRUST_KEYS,
-}
-Transport = Literal["stdio", "http", "sse"]
-_TRANSPORTS: dict[str, Transport] = {"stdio": "stdio", "http": "http", "sse": "sse"}
 _SANDBOX_KEYS: dict[str, type | tuple[type, ...]] = {
     "type_check": bool,
     "max_workers": int,
     "session_ttl": (int, float),
 }
-
-
-@dataclass(frozen=True, kw_only=True)
-class FunctionsConfig:
-    """A `[functions.NAMESPACE]` table."""
-
-    namespace: str
-    module: str
-    functions: tuple[str, ...] | None = None
-    description: str | None = None
-    """What the namespace is for, in one line (default: the module docstring's first line)."""
-    secrets: dict[str, str] = dataclasses.field(default_factory=dict)
-    """Parameter -> secret name, filled in on the host for every function that has it."""
-    policy: PolicyValue | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServerConfig:
-    """A `[servers.NAMESPACE]` table (or one entry of `mcpServers`)."""
-
-    namespace: str
-    command: str | None = None
-    args: tuple[str, ...] = ()
-    env: dict[str, str] = dataclasses.field(default_factory=dict)
-    cwd: str | None = None
-    url: str | None = None
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
-    transport: Transport | None = None
-    timeout: float = 30.0
-    """Seconds to wait for the server to start and list its tools."""
-    renamed_from: str | None = None
-    """The name in the file, when it had to change to become a namespace."""
-    policy: PolicyValue | None = None
-    read_only: bool = False
-    secrets: dict[str, str] = dataclasses.field(default_factory=dict)
-    """Environment variables its env and headers read: they are scrubbed as secrets."""
-
-    def __repr__(self) -> str:
-        # env, headers and args often hold credentials: never print their values.
-        if self.url is not None:
-            return f"ServerConfig({self.namespace!r}, url={self.url.split('?')[0]!r})"
-        return f"ServerConfig({self.namespace!r}, command={self.command!r}, {len(self.args)} args)"
-
-
-@dataclass(frozen=True, kw_only=True)
-class OpenAPIConfig:
-    """An `[openapi.NAMESPACE]` table."""
-
-    namespace: str
-    spec: str
-    base_url: str | None = None
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
-    auth: dict[str, Any] | None = None
-    """`{"type": "bearer" | "api_key" | "basic" | "oauth2_client_credentials", ...}`."""
-    allowed_hosts: tuple[str, ...] | None = None
-    timeout: float = 30.0
-    max_retries: int = 3
-    policy: PolicyValue | None = None
-    read_only: bool = False
-    secrets: dict[str, str] = dataclasses.field(default_factory=dict)
-    """Environment variables its headers and auth read: they are scrubbed as secrets."""
-
-    def __repr__(self) -> str:
-        # headers and auth hold credentials: never print their values.
-        return f"OpenAPIConfig({self.namespace!r}, spec={self.spec!r})"
-
-    def make_auth(self) -> Any:
-        """The auth object for `CodeMode.add_openapi` (None without an `auth` table)."""
-        if self.auth is None:
-            return None
-        from codemode.sources import openapi
-
-        kind, values = self.auth["type"], {k: v for k, v in self.auth.items() if k != "type"}
-        if kind == "bearer":
-            return openapi.BearerAuth(values["token"])
-        if kind == "api_key":
-            return openapi.ApiKeyAuth(values["name"], values["value"], values.get("in", "header"))
-        if kind == "basic":
-            return openapi.BasicAuth(values["username"], values["password"])
-        return openapi.OAuth2ClientCredentials(
-            values["token_url"],
-            values["client_id"],
-            values["client_secret"],
-            tuple(values.get("scopes", ())),
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -394,13 +281,13 @@ def _json_config(file: Path, text: str) -> Config:
         namespace = to_identifier(name)
         if namespace in RESERVED_NAMES or namespace.startswith("_"):
             namespace = namespace.strip("_") + "_tools"
-        table = {k: v for k, v in entry.items() if k in _SERVER_KEYS}
+        table = {k: v for k, v in entry.items() if k in SERVER_KEYS}
         kind = entry.get("type")
         if kind in ("http", "streamable-http", "streamableHttp"):
             table["transport"] = "http"
         elif kind == "sse":
             table["transport"] = "sse"
-        server = _server(label, namespace, table)
+        server = server_table(label, namespace, table)
         if namespace != name:
             server = dataclasses.replace(server, renamed_from=name)
         out.append(server)
@@ -416,16 +303,16 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
             f"{where}: unknown table(s) {', '.join(unknown)}; "
             f"expected {', '.join(sorted(_TOP_LEVEL))}"
         )
-    secrets = secrets_table(where, _table(where, "secrets", data.get("secrets", {})), _expand)
-    functions = tuple(_functions(where, data.get("functions", {})))
-    commands = commands_tables(where, _table(where, "commands", data.get("commands", {})), _expand)
+    secrets = secrets_table(where, section(where, "secrets", data.get("secrets", {})), expand)
+    functions = tuple(functions_tables(where, data.get("functions", {})))
+    commands = commands_tables(where, section(where, "commands", data.get("commands", {})), expand)
     servers = tuple(
-        _server(f"{where}: [servers.{name}]", name, table)
-        for name, table in _table(where, "servers", data.get("servers", {})).items()
+        server_table(f"{where}: [servers.{name}]", name, table)
+        for name, table in section(where, "servers", data.get("servers", {})).items()
     )
     apis = tuple(
-        _openapi(f"{where}: [openapi.{name}]", name, table)
-        for name, table in _table(where, "openapi", data.get("openapi", {})).items()
+        openapi_table(f"{where}: [openapi.{name}]", name, table)
+        for name, table in section(where, "openapi", data.get("openapi", {})).items()
     )
     for server in servers:
         secrets.update(server.secrets)
@@ -447,12 +334,12 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
                 f"(as {taken[namespace]} and as {kind})"
             )
         taken[namespace] = kind
-    limits_table = _table(where, "limits", data.get("limits", {}))
+    limits_table = section(where, "limits", data.get("limits", {}))
     try:
         limits = Limits.from_mapping(limits_table)
     except (ConfigError, TypeError) as exc:
         raise ConfigError(f"{where}: [limits]: {exc}") from None
-    sandbox = _table(where, "sandbox", data.get("sandbox", {}))
+    sandbox = section(where, "sandbox", data.get("sandbox", {}))
     for key, value in sandbox.items():
         expected = _SANDBOX_KEYS.get(key)
         if expected is None:
@@ -462,8 +349,10 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
             )
         if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise ConfigError(f"{where}: [sandbox] {key} has the wrong type: {value!r}")
-    store = _store(where, _table(where, "store", data.get("store", {})))
-    artifacts_dir, policy = _artifacts(where, _table(where, "artifacts", data.get("artifacts", {})))
+    store = _store(where, section(where, "store", data.get("store", {})))
+    artifacts_dir, policy = _artifacts(
+        where, section(where, "artifacts", data.get("artifacts", {}))
+    )
     if artifacts_dir is not None and not artifacts_dir.is_absolute():
         artifacts_dir = (path.parent if path else Path.cwd()) / artifacts_dir
     return Config(
@@ -478,7 +367,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
         artifacts_dir=artifacts_dir,
         artifact_policy=policy,
         commands=commands,
-        policy=policy_table(where, _table(where, "policy", data.get("policy", {}))),
+        policy=policy_table(where, section(where, "policy", data.get("policy", {}))),
         secrets=secrets,
         **store,
     )
@@ -497,7 +386,7 @@ def _store(where: str, table: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"{label} {key} must be a {expected.__name__}, got {value!r}")
     fields: dict[str, Any] = {}
     if "url" in table:
-        fields["store_url"] = _expand(f"{label} url", table["url"])
+        fields["store_url"] = expand(f"{label} url", table["url"])
     for key in ("project", "agent"):
         if key in table:
             fields[key] = _config_checked(label, check_scope_part, table[key], key)
@@ -540,45 +429,7 @@ def _artifacts(where: str, table: dict[str, Any]) -> tuple[Path | None, Artifact
         policy = ArtifactPolicy(**{k: v for k, v in table.items() if k != "dir"})
     except ConfigError as exc:
         raise ConfigError(f"{label}: {exc}") from None
-    return (Path(_expand(f"{label} dir", directory)) if directory else None), policy
-
-
-def _table(where: str, name: str, value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: [{name}] must be a table")
-    return value
-
-
-def _functions(where: str, tables: Any) -> list[FunctionsConfig]:
-    out = []
-    for namespace, table in _table(where, "functions", tables).items():
-        label = f"{where}: [functions.{namespace}]"
-        table = _keyed_table(label, table, _FUNCTIONS_KEYS)
-        description = table.get("description")
-        if description is not None and not isinstance(description, str):
-            raise ConfigError(f"{label}: 'description' must be a string")
-        module = table.get("module", table.get("path"))
-        if not isinstance(module, str) or not module:
-            raise ConfigError(f"{label}: 'module' must name a module or a .py file")
-        names = table.get("functions")
-        if names is not None and (
-            not isinstance(names, list) or not all(isinstance(n, str) for n in names)
-        ):
-            raise ConfigError(f"{label}: 'functions' must be a list of function names")
-        bound = table.get("secrets", {})
-        if not isinstance(bound, dict) or not all(isinstance(v, str) for v in bound.values()):
-            raise ConfigError(f"{label}: 'secrets' must be a table of parameter = secret name")
-        out.append(
-            FunctionsConfig(
-                namespace=namespace,
-                module=module,
-                functions=tuple(names) if names is not None else None,
-                description=description,
-                secrets=dict(bound),
-                policy=policy_value(label, table.get("policy")),
-            )
-        )
-    return out
+    return (Path(expand(f"{label} dir", directory)) if directory else None), policy
 
 
 def check_namespace_or_config_error(where: str, namespace: str) -> None:
@@ -587,141 +438,3 @@ def check_namespace_or_config_error(where: str, namespace: str) -> None:
         check_namespace(namespace)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-
-
-def _expand(label: str, value: str) -> str:
-    """Replace `${VAR}` with the environment variable's value (a missing one is an error).
-    `${secret:NAME}` is left for `CodeMode` to fill in on the host."""
-
-    def lookup(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in os.environ:
-            raise ConfigError(f"{label}: environment variable {name} is not set")
-        return os.environ[name]
-
-    return ENV_REF.sub(lookup, value)
-
-
-def _strings(label: str, key: str, value: Any) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str | int | float) for k, v in value.items()
-    ):
-        raise ConfigError(f"{label}: {key!r} must be a table of strings")
-    return {k: _expand(f"{label} {key}.{k}", str(v)) for k, v in value.items()}
-
-
-def _keyed_table(label: str, table: Any, allowed: set[str]) -> dict[str, Any]:
-    """`table`, checked to be a table whose keys are all in `allowed`."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{label} must be a table")
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{label}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}"
-        )
-    return table
-
-
-def _seconds(label: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"{label}: 'timeout' must be a positive number of seconds")
-    return float(value)
-
-
-def _server(label: str, namespace: str, table: Any) -> ServerConfig:
-    table = _keyed_table(label, table, _SERVER_KEYS)
-    command, url = table.get("command"), table.get("url")
-    if (command is None) == (url is None):
-        raise ConfigError(f"{label}: give either 'command' (stdio) or 'url' (HTTP), not both")
-    if command is not None and (not isinstance(command, str) or not command):
-        raise ConfigError(f"{label}: 'command' must be a non-empty string")
-    if url is not None and (not isinstance(url, str) or "://" not in url):
-        raise ConfigError(f"{label}: 'url' must be an http(s) URL")
-    args = table.get("args", [])
-    if not isinstance(args, list) or not all(isinstance(a, str | int | float) for a in args):
-        raise ConfigError(f"{label}: 'args' must be a list of strings")
-    transport = _TRANSPORTS.get(table.get("transport", ""))
-    if table.get("transport") is not None and transport is None:
-        raise ConfigError(f"{label}: 'transport' must be one of {', '.join(sorted(_TRANSPORTS))}")
-    timeout = _seconds(label, table.get("timeout", 30.0))
-    cwd = table.get("cwd")
-    if cwd is not None and not isinstance(cwd, str):
-        raise ConfigError(f"{label}: 'cwd' must be a path")
-    return ServerConfig(
-        namespace=namespace,
-        command=_expand(label, command) if command else None,
-        args=tuple(_expand(f"{label} args", str(a)) for a in args),
-        env=_strings(label, "env", table.get("env", {})),
-        cwd=cwd,
-        url=_expand(label, url) if url else None,
-        headers=_strings(label, "headers", table.get("headers", {})),
-        transport=transport,
-        timeout=timeout,
-        policy=policy_value(label, table.get("policy")),
-        read_only=read_only_flag(label, table.get("read_only", False)),
-        secrets=credential(table.get("env"), table.get("headers")),
-    )
-
-
-def _openapi(label: str, namespace: str, table: Any) -> OpenAPIConfig:
-    table = _keyed_table(label, table, _OPENAPI_KEYS)
-    spec = table.get("spec")
-    if not isinstance(spec, str) or not spec:
-        raise ConfigError(f"{label}: 'spec' must name an OpenAPI file or URL")
-    base_url = table.get("base_url")
-    if base_url is not None and (not isinstance(base_url, str) or "://" not in base_url):
-        raise ConfigError(f"{label}: 'base_url' must be an http(s) URL")
-    hosts = table.get("allowed_hosts")
-    if hosts is not None and (
-        not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts)
-    ):
-        raise ConfigError(f"{label}: 'allowed_hosts' must be a list of host names")
-    timeout = _seconds(label, table.get("timeout", 30.0))
-    retries = table.get("max_retries", 3)
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ConfigError(f"{label}: 'max_retries' must be a whole number")
-    return OpenAPIConfig(
-        namespace=namespace,
-        spec=_expand(label, spec),
-        base_url=_expand(label, base_url) if base_url else None,
-        headers=_strings(label, "headers", table.get("headers", {})),
-        auth=_auth(label, table.get("auth")),
-        allowed_hosts=tuple(hosts) if hosts is not None else None,
-        timeout=timeout,
-        max_retries=retries,
-        policy=policy_value(label, table.get("policy")),
-        read_only=read_only_flag(label, table.get("read_only", False)),
-        secrets=credential(table.get("headers"), table.get("auth")),
-    )
-
-
-def _auth(label: str, table: Any) -> dict[str, Any] | None:
-    if table is None:
-        return None
-    if not isinstance(table, dict) or table.get("type") not in _AUTH_KEYS:
-        raise ConfigError(
-            f"{label}: 'auth' must be a table with type = one of {', '.join(_AUTH_KEYS)}"
-        )
-    kind = table["type"]
-    required, optional = _AUTH_KEYS[kind]
-    given = set(table) - {"type"}
-    if missing := sorted(required - given):
-        raise ConfigError(f"{label}: auth type {kind!r} needs {', '.join(missing)}")
-    if extra := sorted(given - required - optional):
-        raise ConfigError(f"{label}: auth type {kind!r} does not take {', '.join(extra)}")
-    auth: dict[str, Any] = {"type": kind}
-    for key in given:
-        value = table[key]
-        if key == "scopes":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{label}: auth 'scopes' must be a list of strings")
-            auth[key] = value
-        elif key == "in":
-            if value not in ("header", "query", "cookie"):
-                raise ConfigError(f"{label}: auth 'in' must be header, query or cookie")
-            auth[key] = value
-        elif not isinstance(value, str):
-            raise ConfigError(f"{label}: auth {key!r} must be a string")
-        else:
-            auth[key] = _expand(f"{label} auth.{key}", value)
-    return auth
