@@ -113,6 +113,17 @@ class Secrets:
         if not self._values:
             return value
         pattern = self._compiled()
+        if not isinstance(value, str):
+            # Most values hold no secret: looking for each form in their JSON text (where
+            # a string appears JSON-escaped, one of the forms) says so at C speed, where
+            # walking them in Python costs ~20 ms per MB.
+            try:
+                text = json.dumps(value, ensure_ascii=False)
+            except (TypeError, ValueError):
+                pass
+            else:
+                if not any(form in text for form in self._names):
+                    return value
         return _scrub(value, pattern, self._names)
 
     def scrub_text(self, text: str) -> str:
