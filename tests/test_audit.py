@@ -492,3 +492,13 @@ def test_every_execution_of_a_run_is_in_the_audit(tmp_path: Path) -> None:
     kinds = [r["kind"] for r in records if r["code"].startswith("# pause-")]
     assert sorted(kinds) == ["execute"] * 3 + ["resume"] * 3
     assert len({r["id"] for r in records}) == len(records)
+
+
+def test_special_token_text_is_counted_as_ordinary_text() -> None:
+    """A result may contain text that looks like a tokenizer's special token; counting
+    it must not fail the execution."""
+    with CodeMode(store="memory://") as cm:
+        result = cm.execute('print("<|endoftext|> and <|fim_prefix|>")')
+    assert result.ok, result.error
+    assert result.tokens > 0
+    assert count_tokens("<|endoftext|>") > 1  # as ordinary text, not one special token

@@ -36,13 +36,13 @@ def count_tokens(value: Any, encoding: str = "o200k_base") -> int:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     encoder = _encoder(encoding)
     if len(text) <= _CHUNK:
-        return len(encoder.encode(text))
+        return len(encoder.encode_ordinary(text))
     total, start = 0, 0
     while start < len(text):
         end = min(start + _CHUNK, len(text))
         if end < len(text):
             cut = text.rfind("\n", start, end)
             end = cut + 1 if cut > start else end
-        total += len(encoder.encode(text[start:end]))
+        total += len(encoder.encode_ordinary(text[start:end]))
         start = end
     return total
