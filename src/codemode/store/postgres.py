@@ -94,7 +94,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE memories (
         seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        id text COLLATE "C" NOT NULL UNIQUE,
+        id text COLLATE "C" NOT NULL,
         profile text COLLATE "C" NOT NULL,
         text text NOT NULL,
         tags jsonb NOT NULL,
@@ -127,7 +127,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX approvals_session ON approvals (session);
     CREATE TABLE audit (
         seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        id text COLLATE "C" NOT NULL UNIQUE,
+        id text COLLATE "C" NOT NULL,
         time double precision NOT NULL,
         scope text COLLATE "C" NOT NULL,
         session text COLLATE "C",
@@ -141,7 +141,6 @@ MIGRATIONS: tuple[str, ...] = (
         error_message text,
         approval_id text
     );
-    CREATE INDEX audit_time ON audit (time);
     CREATE INDEX audit_session ON audit (session, time);
     """,
 )
