@@ -229,3 +229,25 @@ def test_paginate_needs_a_paginating_source() -> None:
         assert result.error is not None
         assert (result.error.type, result.error.tool) == ("ToolError", "people.greet")
         assert cm.execute("paginate('nope')").error is not None
+
+
+def test_a_program_run_again_is_checked_against_the_current_tools() -> None:
+    """Analyses are reused for a program run again, but never across catalog changes."""
+
+    def first(x: int) -> int:
+        """First."""
+        return x
+
+    def second(y: int) -> int:
+        """Second."""
+        return y * 2
+
+    with CodeMode(store="memory://") as cm:
+        cm.add_function(first, namespace="ns")
+        code = "ns.second(y=4)"
+        refused = cm.execute(code)
+        assert refused.error is not None
+        assert "second" in refused.error.message
+        assert cm.execute(code).error == refused.error  # the same answer, reused
+        cm.add_function(second, namespace="ns")
+        assert cm.execute(code).result == 8

@@ -12,6 +12,7 @@ result = cm.execute('weather.get_weather(city="Paris")["temp_c"]')
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import json
 import os
@@ -55,6 +56,8 @@ __all__ = ["CodeMode"]
 Progress = Callable[[int, float], Awaitable[None]]
 """`progress(tool_calls_done, elapsed_seconds)`, awaited about once a second by `aexecute`."""
 
+_CACHED_ANALYSES = 256
+_CACHED_PROGRAM_CHARS = 16_384
 _APPROVAL_ID = re.compile(r"^apr_[0-9a-f]{24}$")
 
 
@@ -160,6 +163,10 @@ class CodeMode(Registry):
         self._index: SearchIndex | None = None
         self._index_version: tuple[int, tuple[tuple[str, int], ...]] | None = None
         self._index_lock = threading.Lock()
+        self._analyses: collections.OrderedDict[tuple[str, int], Analysis] = (
+            collections.OrderedDict()
+        )
+        self._analyses_lock = threading.Lock()
         self._closed = False
 
     # -- discovery ----------------------------------------------------------------------
@@ -435,9 +442,20 @@ class CodeMode(Registry):
         )
 
     def _analyze(self, code: str) -> Analysis:
-        """The program's analysis, with the library functions it imports resolved."""
+        """The program's analysis, with the library functions it imports resolved.
+
+        The static pass depends only on the program and the catalog, so programs run
+        again (retries, a session's repeated snippets, a resumed program) reuse it."""
         specs = self._bridge.specs()
-        analysis = analyze(code, specs)
+        key = (code, self.catalog.version)
+        analysis = self._analyses.get(key)
+        if analysis is None:
+            analysis = analyze(code, specs)
+            if len(code) <= _CACHED_PROGRAM_CHARS:
+                with self._analyses_lock:
+                    self._analyses[key] = analysis
+                    while len(self._analyses) > _CACHED_ANALYSES:
+                        self._analyses.popitem(last=False)
         if not analysis.library or analysis.problems:
             return analysis
         return resolve_library(code, analysis, self.state, lambda source: analyze(source, specs))

@@ -97,6 +97,8 @@ def _var(module: str) -> str:
 
 def rewrite_imports(code: str, tree: ast.Module) -> Rewrite:
     """Rewrite the imports of polyfilled modules in `code` (parsed as `tree`)."""
+    if "import" not in code:  # most programs: no need to walk the tree again
+        return Rewrite(code=code, modules=frozenset())
     edits: list[tuple[ast.stmt, str]] = []
     modules: set[str] = set()
     library: set[str] = set()
