@@ -496,3 +496,14 @@ def test_huge_error_messages_are_capped(cm: CodeMode) -> None:
     assert len(result.error.message) <= 4000
     assert "chars omitted" in result.error.message
     assert result.truncated
+
+
+@pytest.mark.parametrize("megabytes", [32, 256])
+def test_cyclic_garbage_is_collected_within_the_memory_limit(megabytes: int) -> None:
+    """Collections are spaced by the memory limit, so a program that makes a lot of
+    cyclic garbage stays within even a small limit."""
+    program = "n = 0\nfor i in range(600000):\n    a = [i]\n    a.append(a)\n    n += 1\nn"
+    with CodeMode(store="memory://", limits=Limits(memory=megabytes * 1024 * 1024)) as cm:
+        result = cm.execute(program)
+    assert result.ok, result.error
+    assert result.result == 600000
