@@ -53,6 +53,7 @@ from memory_recall import (
 )
 from report import Target, machine_info, markdown_table, stats_table
 from search.evaluate import run as evaluate_search
+from trust import TrustResults, bench_trust, render_trust
 from workloads import (
     CM_GATHER_ASYNC,
     CM_GATHER_SYNC,
@@ -118,6 +119,7 @@ class Results:
     search: tuple[str, dict[str, Any]]
     data: DataResults
     memory: MemoryResults
+    trust: TrustResults
 
 
 # -- setup ------------------------------------------------------------------------------
@@ -538,6 +540,7 @@ def render(results: Results, machine: dict[str, str], started: datetime, elapsed
         results.search[0].replace("## Tool search", "## 9. Tool search", 1),
         *render_data_plane(results.data, 10),
         *render_memory_recall(results.memory, 11),
+        *render_trust(results.trust, 12),
         "## Method",
         METHOD.strip(),
         gateway_method(),
@@ -599,6 +602,7 @@ def run_all(cm: CodeMode) -> Results:
         search=step("tool search vs fastmcp BM25", lambda _: evaluate_search(), cm),
         data=step("10 MB CSV in, one row out", lambda _: bench_data_plane(), cm),
         memory=step("memory recall", lambda _: bench_memory_recall(), cm),
+        trust=step("trust and control", lambda _: bench_trust(), cm),
     )
 
 
