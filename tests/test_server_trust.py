@@ -123,8 +123,9 @@ def make_cm(state: Path, **options: Any) -> CodeMode:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("answer", "outcome"), [(True, "written"), (False, "refused: denied")])
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026: input-required; 2025: request
 async def test_elicitation_asks_the_user_and_continues(
-    deployment: tuple[Path, Path], answer: bool, outcome: str
+    deployment: tuple[Path, Path], answer: bool, outcome: str, mode: str
 ) -> None:
     _, state = deployment
     asked: list[str] = []
@@ -136,7 +137,7 @@ async def test_elicitation_asks_the_user_and_continues(
 
     with make_cm(state) as cm:
         with anyio.fail_after(20):
-            async with Client(build_server(cm), elicitation_callback=elicit) as client:
+            async with Client(build_server(cm), elicitation_callback=elicit, mode=mode) as client:
                 result = await client.call_tool("execute", {"code": PROGRAM})
         assert cm.approvals() == []
     data = result.structured_content
