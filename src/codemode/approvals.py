@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from codemode.errors import CodeModeError
 from codemode.results import ToolCall
 
-__all__ = ["ApprovalError", "Carry", "Paused", "new_approval_id", "settled_to_json"]
+__all__ = ["ApprovalError", "Carry", "Paused", "new_approval_id"]
 
 
 class ApprovalError(CodeModeError):
@@ -47,8 +47,9 @@ class Carry:
     """Tool calls started (counted against `Limits.tool_calls`)."""
     approved_run: list[str] = field(default_factory=list)
     """Tools approved for the rest of the run (`approve_run`)."""
-    settled: dict[int, dict[str, Any]] = field(default_factory=dict)
-    """Results of concurrent calls that finished while pausing, by call id."""
+    settled: dict[int, Any] = field(default_factory=dict)
+    """The sandbox's answers to concurrent calls that finished while pausing, by call id
+    (`{"return_value": ...}`, or an exception)."""
     tool_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Tool errors raised so far: message -> `{"tool", "parameter"}`."""
     imported: list[str] = field(default_factory=list)
@@ -57,9 +58,9 @@ class Carry:
     """The execution's id (its artifacts are listed under it)."""
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data["settled"] = {str(k): v for k, v in self.settled.items()}
-        return json.dumps(data, ensure_ascii=False)
+        data = asdict(replace(self, settled={}))
+        data["settled"] = {str(k): _answer_json(v) for k, v in self.settled.items()}
+        return json.dumps(data, ensure_ascii=False, default=str)
 
     @classmethod
     def from_json(cls, text: str) -> Carry:
@@ -82,11 +83,10 @@ class Paused:
     carry: Carry
 
 
-def settled_to_json(result: dict[str, Any]) -> dict[str, Any]:
-    """A call's settled answer in a form that survives JSON (exceptions by name)."""
-    exc = result.get("exception")
+def _answer_json(answer: dict[str, Any]) -> dict[str, Any]:
+    """A settled answer in a form that survives JSON: an exception by its type's name
+    and message (the sandbox raises it again from those)."""
+    exc = answer.get("exception")
     if isinstance(exc, BaseException):
         return {"exc_type": type(exc).__name__, "message": str(exc)}
-    if "return_value" in result:
-        return {"return_value": json.loads(json.dumps(result["return_value"], default=str))}
-    return dict(result)
+    return answer

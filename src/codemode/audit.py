@@ -8,6 +8,7 @@ prints them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -81,7 +82,7 @@ def parse_since(text: str, now: float) -> float:
 def format_audit(records: Sequence[AuditRecord], *, as_json: bool = False) -> str:
     """Records as JSON lines, or as a table a person reads."""
     if as_json:
-        return "\n".join(json.dumps(_as_dict(r), ensure_ascii=False) for r in records)
+        return "\n".join(json.dumps(dataclasses.asdict(r), ensure_ascii=False) for r in records)
     if not records:
         return "no executions recorded"
     lines = []
@@ -104,21 +105,3 @@ def _tool_summary(calls: Sequence[dict[str, Any]]) -> list[str]:
     for call in calls:
         counts[call["tool"]] = counts.get(call["tool"], 0) + 1
     return [f"{tool} x{n}" if n > 1 else tool for tool, n in counts.items()]
-
-
-def _as_dict(record: AuditRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "time": record.time,
-        "scope": record.scope,
-        "session": record.session,
-        "kind": record.kind,
-        "status": record.status,
-        "duration_ms": record.duration_ms,
-        "tokens": record.tokens,
-        "tool_calls": list(record.tool_calls),
-        "error_type": record.error_type,
-        "error_message": record.error_message,
-        "approval_id": record.approval_id,
-        "code": record.code,
-    }

@@ -296,15 +296,8 @@ class CodeMode(Registry):
                 loop=self._async_loop(analysis),
                 resume=Resume(state=record.state, carry=carry, approved=approve),
             )
-            return self._finish(
-                self._result(outcome, started, host),
-                code=carry.code,
-                started=wall,
-                span=span,
-                kind="resume",
-                approval_id=approval_id,
-                earlier=len(carry.calls),
-            )
+            result = self._result(outcome, started, host)
+            return self._finish(result, started=wall, span=span, resumed=(approval_id, carry))
 
     async def aresume(
         self, approval_id: str, *, approve: bool = True, progress: Progress | None = None
@@ -319,15 +312,8 @@ class CodeMode(Registry):
             host = self._host(carry.code, record.session, execution=carry.execution)
             resume = Resume(state=record.state, carry=carry, approved=approve)
             outcome = await self._run_async(carry.code, analysis, host, progress, started, resume)
-            return self._finish(
-                self._result(outcome, started, host),
-                code=carry.code,
-                started=wall,
-                span=span,
-                kind="resume",
-                approval_id=approval_id,
-                earlier=len(carry.calls),
-            )
+            result = self._result(outcome, started, host)
+            return self._finish(result, started=wall, span=span, resumed=(approval_id, carry))
 
     def approvals(self, *, session: str | None = None) -> list[ApprovalRecord]:
         """Programs waiting for a decision (of one session, or all), oldest first."""
@@ -517,20 +503,21 @@ class CodeMode(Registry):
         self,
         result: ExecutionResult,
         *,
-        code: str,
         started: float,
         span: ExecutionSpan,
-        kind: str = "execute",
-        approval_id: str | None = None,
-        earlier: int = 0,
+        code: str = "",
+        resumed: tuple[str, Carry] | None = None,
     ) -> ExecutionResult:
         """Count the result's tokens and record the execution (audit, metrics, span)
-        before returning it. A resumed run's result lists the calls made before its
-        pause too; the records count only the `earlier:` calls made now."""
+        before returning it. `resumed`: the approval and carry of a paused run this
+        continued; its result lists the calls made before the pause too, the records
+        only those made now."""
         result = dataclasses.replace(result, tokens=count_tokens(result.to_dict()))
-        part = result
-        if earlier:
-            part = dataclasses.replace(result, tool_calls=result.tool_calls[earlier:])
+        part, kind, approval_id = result, "execute", None
+        if resumed is not None:
+            approval_id, carry = resumed
+            code, kind = carry.code, "resume"
+            part = dataclasses.replace(result, tool_calls=result.tool_calls[len(carry.calls) :])
         if self.audit:
             self.store.add_audit(
                 audit_record(

@@ -27,7 +27,7 @@ from typing import Any, Final, Protocol
 import pydantic_monty as pm
 
 from codemode.analysis import Analysis
-from codemode.approvals import Carry, Paused, settled_to_json
+from codemode.approvals import Carry, Paused
 from codemode.catalog import Logged
 from codemode.errors import ToolError
 from codemode.limits import Limits
@@ -205,7 +205,7 @@ class Run:
             self.calls = list(carry.calls)
             self.started = carry.started
             self.approved_run = set(carry.approved_run)
-            self.early = {cid: _settled(r) for cid, r in carry.settled.items()}
+            self.early = dict(carry.settled)
             self.tool_errors = {
                 message: ToolError(message, tool=e.get("tool"), parameter=e.get("parameter"))
                 for message, e in carry.tool_errors.items()
@@ -451,7 +451,7 @@ class Run:
             calls=list(self.calls),
             started=self.started,
             approved_run=sorted(self.approved_run),
-            settled={cid: settled_to_json(dict(r)) for cid, r in self.early.items()},
+            settled=dict(self.early),
             tool_errors={
                 m: {"tool": e.tool, "parameter": e.parameter} for m, e in self.tool_errors.items()
             },
@@ -644,10 +644,5 @@ def _plain_args(snap: pm.FunctionSnapshot) -> dict[str, Any]:
     """The paused call's arguments as JSON data (positional ones by index)."""
     args: dict[str, Any] = {str(i): a for i, a in enumerate(snap.args)}
     args.update(snap.kwargs)
-    return dict(json.loads(json.dumps(plain(args), ensure_ascii=False, default=repr)))
-
-
-def _settled(result: dict[str, Any]) -> pm.ExternalSettledResult:
-    if "return_value" in result:
-        return {"return_value": result["return_value"]}
-    return {"exc_type": result.get("exc_type", "RuntimeError"), "message": result["message"]}
+    data: dict[str, Any] = plain(args)  # JSON-able data, as the store keeps it
+    return data
