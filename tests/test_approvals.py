@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 
 from codemode import CodeMode, ExecutionResult, Limits
-from codemode.approvals import ApprovalError
 from codemode.cli import main
+from codemode.errors import ApprovalError
 from codemode.store import Store, open_store
 
 APPROVAL_ID = re.compile(r"^apr_[0-9a-f]{24}$")

@@ -17,6 +17,7 @@ with CodeMode() as cm:
 from codemode.catalog import Source, Tool, ToolAnnotations
 from codemode.core import CodeMode
 from codemode.errors import (
+    ApprovalError,
     CodeModeError,
     ConfigError,
     LimitExceeded,
@@ -25,11 +26,14 @@ from codemode.errors import (
     ToolError,
 )
 from codemode.limits import Limits
+from codemode.policy import Policy
 from codemode.results import ErrorInfo, ExecutionResult, ToolCall
 from codemode.search import SearchHit
+from codemode.secret import Secrets
 from codemode.store import Quota, Store, open_store
 
 __all__ = [
+    "ApprovalError",
     "CodeMode",
     "CodeModeError",
     "ConfigError",
@@ -37,9 +41,11 @@ __all__ = [
     "ExecutionResult",
     "LimitExceeded",
     "Limits",
+    "Policy",
     "Quota",
     "SandboxError",
     "SearchHit",
+    "Secrets",
     "Source",
     "SourceError",
     "Store",

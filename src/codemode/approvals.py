@@ -12,23 +12,27 @@ made before the pause are never made again; their results live in the dump.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from codemode.errors import CodeModeError
 from codemode.results import ToolCall
 
-__all__ = ["ApprovalError", "Carry", "Paused", "new_approval_id"]
+__all__ = ["Carry", "Paused", "is_approval_id", "new_approval_id"]
 
 
-class ApprovalError(CodeModeError):
-    """An approval that cannot be decided: unknown, expired, or decided already."""
+_ID = re.compile(r"^apr_[0-9a-f]{24}$")
 
 
 def new_approval_id() -> str:
     """A fresh approval id: `apr_` + 24 hex digits."""
     return "apr_" + secrets.token_hex(12)
+
+
+def is_approval_id(value: object) -> bool:
+    """Whether `value` is shaped like an approval id (before looking it up)."""
+    return isinstance(value, str) and _ID.match(value) is not None
 
 
 @dataclass(kw_only=True)

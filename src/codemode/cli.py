@@ -46,11 +46,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from codemode.approvals import ApprovalError
 from codemode.audit import format_audit, parse_since
 from codemode.config import Config, load_config
 from codemode.core import CodeMode
-from codemode.errors import ConfigError, SourceError
+from codemode.errors import ApprovalError, ConfigError, SourceError
 from codemode.library import missing_message
 from codemode.results import ExecutionResult
 

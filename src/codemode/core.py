@@ -16,7 +16,6 @@ import collections
 import dataclasses
 import json
 import os
-import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -25,12 +24,12 @@ from typing import Any
 import anyio
 
 from codemode.analysis import Analysis, Problem, analyze
-from codemode.approvals import ApprovalError, Carry, Paused, new_approval_id
+from codemode.approvals import Carry, Paused, is_approval_id, new_approval_id
 from codemode.artifacts import ArtifactPolicy, ArtifactStore, FileArtifacts, StoreArtifacts
 from codemode.audit import audit_record
 from codemode.bridge import Bridge
 from codemode.catalog import Tool
-from codemode.errors import ConfigError
+from codemode.errors import ApprovalError, ConfigError
 from codemode.library import resolve as resolve_library
 from codemode.library import search_tool
 from codemode.limits import Limits
@@ -58,7 +57,6 @@ Progress = Callable[[int, float], Awaitable[None]]
 
 _CACHED_ANALYSES = 256
 _CACHED_PROGRAM_CHARS = 16_384
-_APPROVAL_ID = re.compile(r"^apr_[0-9a-f]{24}$")
 
 
 class CodeMode(Registry):
@@ -323,7 +321,7 @@ class CodeMode(Registry):
         """Check that this `CodeMode` can continue the paused program, then take the
         decision on it (exactly one caller anywhere wins). Nothing is decided when a
         check fails."""
-        if not isinstance(approval_id, str) or not _APPROVAL_ID.match(approval_id):
+        if not is_approval_id(approval_id):
             raise ApprovalError(f"{approval_id!r} is not an approval id (apr_ + 24 hex digits)")
         found = self.store.get_approval(approval_id)
         if found is None:

@@ -12,6 +12,7 @@ Two families share one base, `CodeModeError`:
 from __future__ import annotations
 
 __all__ = [
+    "ApprovalError",
     "CodeModeError",
     "ConfigError",
     "LimitExceeded",
@@ -71,3 +72,8 @@ class ConfigError(CodeModeError):
 
 class SourceError(CodeModeError):
     """A tool source could not be loaded or reached."""
+
+
+class ApprovalError(CodeModeError):
+    """A paused program's approval cannot be decided here: unknown, expired, decided
+    already, or for another project/agent or other tools."""

@@ -64,8 +64,8 @@ from codemode._server_tools import (
     render_result,
     tool_definitions,
 )
-from codemode.approvals import ApprovalError
 from codemode.core import CodeMode
+from codemode.errors import ApprovalError
 from codemode.results import ExecutionResult
 from codemode.telemetry import metrics_endpoint
 
