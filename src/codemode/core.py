@@ -126,10 +126,6 @@ class CodeMode(Registry):
         self.audit = audit
         self._next_approval_expiry = 0.0
         self.tracing = Tracing(tracer_provider)
-        self.metrics = Metrics(
-            active_sessions=lambda: len(self.sessions()),
-            approvals_pending=lambda: len(self.store.list_approvals()),
-        )
         self._owns_store = store is None or isinstance(store, str)
         self.store: Store = open_store(store) if store is None or isinstance(store, str) else store
         self.state = DurableState(
@@ -161,11 +157,25 @@ class CodeMode(Registry):
         self._index: SearchIndex | None = None
         self._index_version: tuple[int, tuple[tuple[str, int], ...]] | None = None
         self._index_lock = threading.Lock()
+        self._metrics: Metrics | None = None
+        self._metrics_lock = threading.Lock()
         self._analyses: collections.OrderedDict[tuple[str, int], Analysis] = (
             collections.OrderedDict()
         )
         self._analyses_lock = threading.Lock()
         self._closed = False
+
+    @property
+    def metrics(self) -> Metrics:
+        """Prometheus metrics of this instance's executions (made on first use)."""
+        if self._metrics is None:
+            with self._metrics_lock:
+                if self._metrics is None:
+                    self._metrics = Metrics(
+                        active_sessions=lambda: len(self.sessions()),
+                        approvals_pending=lambda: len(self.store.list_approvals()),
+                    )
+        return self._metrics
 
     # -- discovery ----------------------------------------------------------------------
 

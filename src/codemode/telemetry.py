@@ -25,9 +25,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
 import anyio.to_thread
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from codemode.results import ExecutionResult
 
@@ -45,6 +42,8 @@ if TYPE_CHECKING:
 
     from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer, TracerProvider
+    from prometheus_client import Counter, Histogram
+    from prometheus_client.metrics_core import Metric
     from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["ExecutionSpan", "Metrics", "Tracing", "metrics_endpoint"]
@@ -86,6 +85,10 @@ class Metrics:
         active_sessions: Callable[[], int] | None = None,
         approvals_pending: Callable[[], int] | None = None,
     ) -> None:
+        # prometheus_client is imported here: it costs ~20 ms, and a process that never
+        # runs a program (codemode search, stubs, audit) never pays it.
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
         self.registry: Final = CollectorRegistry()
         """The registry every metric of this instance is on (scrape it, or merge it)."""
         registry = self.registry
@@ -164,6 +167,8 @@ class Metrics:
     def render(self, accept: str = "") -> tuple[bytes, str]:
         """The exposition body and its content type, in the format an `Accept` header
         asks for (OpenMetrics, or by default the Prometheus text format)."""
+        from prometheus_client.exposition import choose_encoder
+
         encoder, content_type = choose_encoder(accept)
         return encoder(self.registry), content_type
 
@@ -230,9 +235,13 @@ class _ScrapeGauges:
 
     def describe(self) -> Iterable[Metric]:
         # Without `describe`, registering would call `collect`, and so the callables.
+        from prometheus_client.metrics_core import GaugeMetricFamily
+
         return [GaugeMetricFamily(g.name, g.documentation) for g in self._gauges]
 
     def collect(self) -> Iterable[Metric]:
+        from prometheus_client.metrics_core import GaugeMetricFamily
+
         return [GaugeMetricFamily(g.name, g.documentation, value=g.read()) for g in self._gauges]
 
 
